@@ -1,0 +1,3 @@
+"""lifecycle-dash: a live and historical dashboard of Kubernetes pod lifecycles."""
+
+from __future__ import annotations

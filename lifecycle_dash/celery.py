@@ -1,0 +1,13 @@
+"""The Celery application: queue "watch" for watch slices, "default" for everything else."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
+
+app = Celery("lifecycle_dash")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
