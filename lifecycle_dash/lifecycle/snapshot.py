@@ -49,7 +49,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
+
+from lifecycle_dash.lifecycle.timeparse import parse_rfc3339
 
 __all__ = [
     "EMPTY_STATE",
@@ -287,6 +290,459 @@ class PodSnapshot:
         return dict(self.labels)
 
 
+# --- extraction ---------------------------------------------------------------------------
+#
+# Every reader below takes the parent mapping, the key and the parent's path, and appends a
+# problem naming the field instead of raising. Paths are only formatted on the error branch:
+# this is the ingest hot path.
+
+# Bounds that keep a hostile or broken object from making a huge snapshot. The API itself caps
+# objects at 1.5 MB; these are far above anything a real pod has.
+MAX_ITEMS = 256  # containers, statuses, conditions, IPs, readiness gates
+MAX_LABELS = 256
+MAX_STRING = 4096  # messages; longer text is truncated
+MAX_PROBLEMS = 64
+
+_SHELLS = frozenset({"sh", "/bin/sh", "bash", "/bin/bash"})
+
+
+class _Problems(list[str]):
+    def add(self, text: str) -> None:
+        if len(self) < MAX_PROBLEMS:
+            self.append(text)
+        elif len(self) == MAX_PROBLEMS:
+            self.append("further problems not listed")
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _map(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return _NO_MAP
+    if isinstance(value, Mapping):
+        return value
+    problems.add(f"{path}{key}: expected an object, got {_type_name(value)}")
+    return _NO_MAP
+
+
+def _opt_map(
+    parent: Mapping[str, Any], key: str, path: str, problems: _Problems
+) -> Mapping[str, Any] | None:
+    """Like ``_map`` but tells "absent" (None) from "present and empty" ({})."""
+    value = parent.get(key)
+    if value is None or isinstance(value, Mapping):
+        return value
+    problems.add(f"{path}{key}: expected an object, got {_type_name(value)}")
+    return None
+
+
+def _list(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> list[Any]:
+    value = parent.get(key)
+    if value is None:
+        return _NO_LIST
+    if type(value) is list or isinstance(value, tuple):
+        if len(value) > MAX_ITEMS:
+            problems.add(f"{path}{key}: {len(value)} items, only the first {MAX_ITEMS} read")
+            return list(value[:MAX_ITEMS])
+        return value  # type: ignore[return-value]
+    problems.add(f"{path}{key}: expected an array, got {_type_name(value)}")
+    return _NO_LIST
+
+
+def _str(
+    parent: Mapping[str, Any],
+    key: str,
+    path: str,
+    problems: _Problems,
+    *,
+    required: bool = False,
+) -> str:
+    value = parent.get(key)
+    if type(value) is str:
+        if len(value) > MAX_STRING:
+            problems.add(f"{path}{key}: {len(value)} characters, truncated to {MAX_STRING}")
+            return value[:MAX_STRING]
+        return value
+    if value is None:
+        if required:
+            problems.add(f"{path}{key}: missing")
+        return ""
+    problems.add(f"{path}{key}: expected a string, got {_type_name(value)}")
+    return ""
+
+
+def _int(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> int | None:
+    value = parent.get(key)
+    if type(value) is int:
+        return value
+    if value is None:
+        return None
+    if type(value) is float and value.is_integer():
+        return int(value)
+    problems.add(f"{path}{key}: expected an integer, got {_type_name(value)}")
+    return None
+
+
+def _bool(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> bool | None:
+    value = parent.get(key)
+    if value is True or value is False or value is None:
+        return value
+    problems.add(f"{path}{key}: expected a boolean, got {_type_name(value)}")
+    return None
+
+
+def _time(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> datetime | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if type(value) is str:
+        try:
+            return parse_rfc3339(value)
+        except ValueError:
+            problems.add(f"{path}{key}: unparseable timestamp {value[:40]!r}")
+            return None
+    problems.add(f"{path}{key}: expected a timestamp string, got {_type_name(value)}")
+    return None
+
+
+_NO_MAP: Mapping[str, Any] = MappingProxyType({})
+_NO_LIST: list[Any] = []
+
+
+def _hook(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> Hook | None:
+    handler = _map(parent, key, path, problems)
+    if not handler:
+        return None if key not in parent or parent[key] is None else Hook(HookKind.UNKNOWN)
+    hpath = f"{path}{key}."
+    if "sleep" in handler:
+        seconds = _int(
+            _map(handler, "sleep", hpath, problems), "seconds", hpath + "sleep.", problems
+        )
+        return Hook(HookKind.SLEEP, seconds)
+    if "exec" in handler:
+        command = _map(handler, "exec", hpath, problems).get("command")
+        return Hook(HookKind.EXEC, _literal_sleep(command))
+    if "httpGet" in handler:
+        return Hook(HookKind.HTTP_GET)
+    if "tcpSocket" in handler:
+        return Hook(HookKind.TCP_SOCKET)
+    return Hook(HookKind.UNKNOWN)
+
+
+def _literal_sleep(command: object) -> int | None:
+    """N for a command that is literally ``sleep N`` or ``sh -c "sleep N"``; else None.
+
+    Only the number leaves this function: the command line itself is never kept.
+    """
+    if type(command) is not list:
+        return None
+    if len(command) == 2 and command[0] in ("sleep", "/bin/sleep"):
+        text = command[1]
+    elif len(command) == 3 and command[0] in _SHELLS and command[1] == "-c":
+        parts = command[2].split() if type(command[2]) is str else ()
+        if len(parts) != 2 or parts[0] not in ("sleep", "/bin/sleep"):
+            return None
+        text = parts[1]
+    else:
+        return None
+    if type(text) is str and text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
+    return None
+
+
+_PROBE_MECHANISMS = (
+    ("exec", ProbeMechanism.EXEC),
+    ("httpGet", ProbeMechanism.HTTP_GET),
+    ("tcpSocket", ProbeMechanism.TCP_SOCKET),
+    ("grpc", ProbeMechanism.GRPC),
+)
+
+
+def _probe(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> Probe | None:
+    probe = _map(parent, key, path, problems)
+    if not probe:
+        return None
+    mechanism = ProbeMechanism.UNKNOWN
+    for field_name, kind in _PROBE_MECHANISMS:
+        if field_name in probe:
+            mechanism = kind
+            break
+    ppath = f"{path}{key}."
+    delay = _int(probe, "initialDelaySeconds", ppath, problems)
+    period = _int(probe, "periodSeconds", ppath, problems)
+    timeout = _int(probe, "timeoutSeconds", ppath, problems)
+    failure = _int(probe, "failureThreshold", ppath, problems)
+    success = _int(probe, "successThreshold", ppath, problems)
+    return Probe(
+        mechanism,
+        0 if delay is None else delay,
+        10 if period is None else period,
+        1 if timeout is None else timeout,
+        3 if failure is None else failure,
+        1 if success is None else success,
+        _int(probe, "terminationGracePeriodSeconds", ppath, problems),
+    )
+
+
+def _container_spec(
+    raw: object, init: bool, path: str, problems: _Problems
+) -> ContainerSpec | None:
+    if not isinstance(raw, Mapping):
+        problems.add(f"{path}: expected an object, got {_type_name(raw)}")
+        return None
+    cpath = path + "."
+    name = _str(raw, "name", cpath, problems, required=True)
+    restart_policy = _str(raw, "restartPolicy", cpath, problems)
+    if init:
+        role = ContainerRole.SIDECAR if restart_policy == "Always" else ContainerRole.INIT
+    else:
+        role = ContainerRole.REGULAR
+    lifecycle = _map(raw, "lifecycle", cpath, problems)
+    lpath = cpath + "lifecycle."
+    return ContainerSpec(
+        name,
+        role,
+        _str(raw, "image", cpath, problems),
+        restart_policy,
+        _hook(lifecycle, "postStart", lpath, problems) if lifecycle else None,
+        _hook(lifecycle, "preStop", lpath, problems) if lifecycle else None,
+        _probe(raw, "livenessProbe", cpath, problems),
+        _probe(raw, "readinessProbe", cpath, problems),
+        _probe(raw, "startupProbe", cpath, problems),
+    )
+
+
+def _state(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> ContainerState:
+    state = _map(parent, key, path, problems)
+    if not state:
+        return EMPTY_STATE
+    spath = f"{path}{key}."
+    waiting = running = terminated = None
+    raw_waiting = _opt_map(state, "waiting", spath, problems)
+    if raw_waiting is not None:
+        wpath = spath + "waiting."
+        waiting = StateWaiting(
+            _str(raw_waiting, "reason", wpath, problems),
+            _str(raw_waiting, "message", wpath, problems),
+        )
+    raw_running = _opt_map(state, "running", spath, problems)
+    if raw_running is not None:
+        running = StateRunning(_time(raw_running, "startedAt", spath + "running.", problems))
+    raw_terminated = _opt_map(state, "terminated", spath, problems)
+    if raw_terminated is not None:
+        tpath = spath + "terminated."
+        exit_code = _int(raw_terminated, "exitCode", tpath, problems)
+        signal = _int(raw_terminated, "signal", tpath, problems)
+        terminated = StateTerminated(
+            0 if exit_code is None else exit_code,
+            0 if signal is None else signal,
+            _str(raw_terminated, "reason", tpath, problems),
+            _str(raw_terminated, "message", tpath, problems),
+            _time(raw_terminated, "startedAt", tpath, problems),
+            _time(raw_terminated, "finishedAt", tpath, problems),
+            _str(raw_terminated, "containerID", tpath, problems),
+        )
+    if (waiting is not None) + (running is not None) + (terminated is not None) > 1:
+        problems.add(f"{path}{key}: more than one of waiting/running/terminated set")
+    return ContainerState(waiting, running, terminated)
+
+
+def _container_status(
+    raw: object,
+    roles: Mapping[str, ContainerRole],
+    default_role: ContainerRole,
+    path: str,
+    problems: _Problems,
+) -> ContainerStatus | None:
+    if not isinstance(raw, Mapping):
+        problems.add(f"{path}: expected an object, got {_type_name(raw)}")
+        return None
+    cpath = path + "."
+    name = _str(raw, "name", cpath, problems, required=True)
+    restart_count = _int(raw, "restartCount", cpath, problems)
+    ready = _bool(raw, "ready", cpath, problems)
+    return ContainerStatus(
+        name,
+        roles.get(name, default_role),
+        _state(raw, "state", cpath, problems),
+        _state(raw, "lastState", cpath, problems),
+        0 if restart_count is None else restart_count,
+        _bool(raw, "started", cpath, problems),
+        bool(ready),
+        _str(raw, "containerID", cpath, problems),
+        _str(raw, "image", cpath, problems),
+        _str(raw, "imageID", cpath, problems),
+    )
+
+
+def _condition(raw: object, path: str, problems: _Problems) -> PodCondition | None:
+    if not isinstance(raw, Mapping):
+        problems.add(f"{path}: expected an object, got {_type_name(raw)}")
+        return None
+    cpath = path + "."
+    return PodCondition(
+        _str(raw, "type", cpath, problems, required=True),
+        _str(raw, "status", cpath, problems),
+        _str(raw, "reason", cpath, problems),
+        _str(raw, "message", cpath, problems),
+        _time(raw, "lastTransitionTime", cpath, problems),
+    )
+
+
+def _labels(meta: Mapping[str, Any], problems: _Problems) -> tuple[tuple[str, str], ...]:
+    labels = _map(meta, "labels", "metadata.", problems)
+    if not labels:
+        return ()
+    pairs = []
+    for key, value in labels.items():
+        if type(key) is str and type(value) is str:
+            pairs.append((key, value))
+        else:
+            problems.add(f"metadata.labels[{str(key)[:63]!r}]: expected a string value")
+    if len(pairs) > MAX_LABELS:
+        problems.add(f"metadata.labels: {len(pairs)} labels, only {MAX_LABELS} kept")
+        pairs.sort()
+        del pairs[MAX_LABELS:]
+        return tuple(pairs)
+    pairs.sort()
+    return tuple(pairs)
+
+
+def _controller(meta: Mapping[str, Any], problems: _Problems) -> tuple[str, str]:
+    for i, ref in enumerate(_list(meta, "ownerReferences", "metadata.", problems)):
+        if not isinstance(ref, Mapping):
+            problems.add(f"metadata.ownerReferences[{i}]: expected an object")
+            continue
+        if ref.get("controller") is True:
+            path = f"metadata.ownerReferences[{i}]."
+            return _str(ref, "kind", path, problems), _str(ref, "name", path, problems)
+    return "", ""
+
+
+def _pod_ips(status: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
+    ips: list[str] = []
+    for i, entry in enumerate(_list(status, "podIPs", "status.", problems)):
+        if isinstance(entry, Mapping) and type(entry.get("ip")) is str:
+            ips.append(entry["ip"])
+        else:
+            problems.add(f"status.podIPs[{i}]: expected an object with a string ip")
+    if not ips:
+        single = _str(status, "podIP", "status.", problems)
+        if single:
+            ips.append(single)
+    return tuple(ips)
+
+
+def _readiness_gates(spec: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
+    gates: list[str] = []
+    for i, gate in enumerate(_list(spec, "readinessGates", "spec.", problems)):
+        if isinstance(gate, Mapping) and type(gate.get("conditionType")) is str:
+            gates.append(gate["conditionType"])
+        else:
+            problems.add(f"spec.readinessGates[{i}]: expected an object with a conditionType")
+    return tuple(gates)
+
+
 def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
-    """Build a snapshot from a raw pod dict (the API's JSON, parsed). Never raises."""
-    raise NotImplementedError  # filled in right after the types land
+    """Build a snapshot from a raw pod dict (the API's JSON, parsed). Never raises.
+
+    What cannot be read is left at its empty value and named in ``problems``.
+    """
+    problems = _Problems()
+    if not isinstance(raw, Mapping):
+        problems.add(f"pod: expected an object, got {_type_name(raw)}")
+        return PodSnapshot(uid="", problems=tuple(problems))
+    meta = _map(raw, "metadata", "", problems)
+    if "metadata" not in raw:
+        problems.add("metadata: missing")
+    spec = _map(raw, "spec", "", problems)
+    status = _map(raw, "status", "", problems)
+
+    init_specs = tuple(
+        c
+        for i, item in enumerate(_list(spec, "initContainers", "spec.", problems))
+        if (c := _container_spec(item, True, f"spec.initContainers[{i}]", problems)) is not None
+    )
+    specs = tuple(
+        c
+        for i, item in enumerate(_list(spec, "containers", "spec.", problems))
+        if (c := _container_spec(item, False, f"spec.containers[{i}]", problems)) is not None
+    )
+    init_roles = {c.name: c.role for c in init_specs}
+    init_statuses = tuple(
+        s
+        for i, item in enumerate(_list(status, "initContainerStatuses", "status.", problems))
+        if (
+            s := _container_status(
+                item,
+                init_roles,
+                ContainerRole.INIT,
+                f"status.initContainerStatuses[{i}]",
+                problems,
+            )
+        )
+        is not None
+    )
+    statuses = tuple(
+        s
+        for i, item in enumerate(_list(status, "containerStatuses", "status.", problems))
+        if (
+            s := _container_status(
+                item, _NO_MAP, ContainerRole.REGULAR, f"status.containerStatuses[{i}]", problems
+            )
+        )
+        is not None
+    )
+    conditions = tuple(
+        cond
+        for i, item in enumerate(_list(status, "conditions", "status.", problems))
+        if (cond := _condition(item, f"status.conditions[{i}]", problems)) is not None
+    )
+    owner_kind, owner_name = _controller(meta, problems)
+    return PodSnapshot(
+        uid=_str(meta, "uid", "metadata.", problems, required=True),
+        namespace=_str(meta, "namespace", "metadata.", problems),
+        name=_str(meta, "name", "metadata.", problems, required=True),
+        owner_kind=owner_kind,
+        owner_name=owner_name,
+        node_name=_str(spec, "nodeName", "spec.", problems),
+        pod_ips=_pod_ips(status, problems),
+        qos_class=_str(status, "qosClass", "status.", problems),
+        labels=_labels(meta, problems),
+        resource_version=_str(meta, "resourceVersion", "metadata.", problems),
+        creation_timestamp=_time(meta, "creationTimestamp", "metadata.", problems),
+        phase=_str(status, "phase", "status.", problems),
+        reason=_str(status, "reason", "status.", problems),
+        message=_str(status, "message", "status.", problems),
+        nominated_node_name=_str(status, "nominatedNodeName", "status.", problems),
+        readiness_gates=_readiness_gates(spec, problems),
+        conditions=conditions,
+        init_container_statuses=init_statuses,
+        container_statuses=statuses,
+        deletion_timestamp=_time(meta, "deletionTimestamp", "metadata.", problems),
+        deletion_grace_period_seconds=_int(
+            meta, "deletionGracePeriodSeconds", "metadata.", problems
+        ),
+        termination_grace_period_seconds=_int(
+            spec, "terminationGracePeriodSeconds", "spec.", problems
+        ),
+        restart_policy=_str(spec, "restartPolicy", "spec.", problems),
+        init_containers=init_specs,
+        containers=specs,
+        problems=tuple(problems),
+    )
