@@ -9,6 +9,7 @@ from lifecycle_dash.lifecycle.kubectl import (
     format_age,
     kubectl_columns,
     kubectl_status,
+    translate_timestamp_since,
 )
 from lifecycle_dash.lifecycle.snapshot import (
     ContainerRole,
@@ -68,4 +69,5 @@ __all__ = [
     "parse_rfc3339",
     "snapshot_from_pod",
     "state_of",
+    "translate_timestamp_since",
 ]
