@@ -10,8 +10,6 @@ from lifecycle_dash.live.groups import all_pods_group
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
-    groups: list[str] = []
-
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
