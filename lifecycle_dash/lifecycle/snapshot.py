@@ -575,6 +575,9 @@ def _container_status(
     cpath = path + "."
     name = _str(raw, "name", cpath, problems, required=True)
     restart_count = _int(raw, "restartCount", cpath, problems)
+    if restart_count is not None and restart_count < 0:
+        problems.add(f"{cpath}restartCount: negative ({restart_count}), read as 0")
+        restart_count = 0
     ready = _bool(raw, "ready", cpath, problems)
     return ContainerStatus(
         name,
