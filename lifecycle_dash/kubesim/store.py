@@ -106,6 +106,8 @@ class Store:
         self._floor: dict[str, int] = dict.fromkeys(KINDS, 0)
         self._watchers: dict[str, tuple[Watcher, ...]] = {k: () for k in KINDS}
         self._subscribers: list[Subscriber] = []
+        # Bumped by compact(): continue tokens issued before a compaction expire (410).
+        self.compactions = 0
         for name in _SYSTEM_NAMESPACES:
             self.create("namespaces", {"metadata": {"name": name}})
 
@@ -312,6 +314,7 @@ class Store:
         for kind in KINDS:
             self._history[kind].clear()
             self._floor[kind] = self._rv
+        self.compactions += 1
         return self._rv
 
     def oldest_resource_version(self, kind: str) -> int:
