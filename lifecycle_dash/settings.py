@@ -13,26 +13,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from lifecycle_dash.stack.dotenv import load_env_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 
-def _load_services_env() -> None:
-    """Adopt the URLs the service resolver wrote, without overriding the real environment.
-
-    `python -m lifecycle_dash.stack.services` writes var/services.env when it had to start
-    embedded servers; a later `manage.py` in another shell then finds them too.
-    """
-    path = VAR_DIR / "services.env"
-    if not path.is_file():
-        return
-    for line in path.read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() and not key.startswith("#"):
-            os.environ.setdefault(key.strip(), value.strip())
-
-
-_load_services_env()
+# `.env` holds local settings (see .env.example); var/services.env is written by the service
+# resolver when it started embedded servers, so a `manage.py` in another shell finds them too.
+# Neither overrides the real environment.
+load_env_file(BASE_DIR / ".env")
+load_env_file(VAR_DIR / "services.env")
 
 
 def env_str(name: str, default: str) -> str:

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from lifecycle_dash.stack.dotenv import load_env_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 SERVICES_ENV = VAR_DIR / "services.env"
@@ -267,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
+    load_env_file(BASE_DIR / ".env")
     try:
         resolved = resolve()
     except ServiceError as exc:
