@@ -20,7 +20,7 @@ is shared (Killing, Unhealthy, BackOff, Failed), as the reference advises (§6.3
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -45,6 +45,7 @@ __all__ = [
     "is_pull",
     "is_scheduling",
     "kill_cause",
+    "latest_event_versions",
     "occurrences_between",
     "parse_go_duration",
     "probe_failure",
@@ -354,6 +355,30 @@ def occurrences_between(previous: PodEvent | None, current: PodEvent) -> list[Oc
         )
     result.append(_occurrence(current, total, last_at, last_at, last_at, last_source))
     return result
+
+
+def latest_event_versions(events: Iterable[PodEvent]) -> list[PodEvent]:
+    """One version per Event object: the one with the highest count, then the latest time.
+
+    Events can arrive out of order or be replayed; the highest count is the newest version
+    because counts only grow.
+    """
+    best: dict[str, PodEvent] = {}
+    for event in events:
+        current = best.get(event.key_base)
+        if current is None or _version_key(event) > _version_key(current):
+            best[event.key_base] = event
+    return sorted(best.values(), key=_order_key)
+
+
+def _order_key(event: PodEvent) -> tuple[bool, float, str]:
+    first = event.first_occurred_at
+    return (first is None, first.timestamp() if first is not None else 0.0, event.key_base)
+
+
+def _version_key(event: PodEvent) -> tuple[int, float]:
+    at = event.occurred_at
+    return (event.total_count, at.timestamp() if at is not None else float("-inf"))
 
 
 # --- classification ------------------------------------------------------------------------

@@ -25,11 +25,12 @@ used the whole grace gets SIGKILL up to 2 s after the grace period, not at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lifecycle_dash.lifecycle.derivation import PRECISION, Seconds, TimePoint
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
 from lifecycle_dash.lifecycle.events import (
     HookKindFailed,
@@ -38,6 +39,7 @@ from lifecycle_dash.lifecycle.events import (
     hook_failure,
     is_eviction,
     kill_cause,
+    latest_event_versions,
 )
 from lifecycle_dash.lifecycle.snapshot import (
     ContainerRole,
@@ -49,19 +51,13 @@ from lifecycle_dash.lifecycle.snapshot import (
 from lifecycle_dash.lifecycle.transitions import Transition, TransitionKind
 
 __all__ = [
-    "PRECISION",
     "ContainerTermination",
-    "Seconds",
     "TerminationAnalysis",
     "TerminationCause",
-    "TimePoint",
     "Verdict",
     "analyze_termination",
-    "latest_event_versions",
 ]
 
-# Whole-second API timestamps: allow this much in every comparison.
-PRECISION = timedelta(seconds=1)
 # Kubelet floor on the grace left after preStop (minimumGracePeriodInSeconds).
 MINIMUM_GRACE_AFTER_PRESTOP = timedelta(seconds=2)
 _TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
@@ -87,33 +83,6 @@ class Verdict(StrEnum):
     SIGKILL_AFTER_GRACE = "sigkill_after_grace"
     OOM_KILLED = "oom_killed"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class TimePoint:
-    """An instant and how it was derived.
-
-    ``at`` None means not observable (``rule`` says why). ``estimate`` marks an inferred
-    value, which then has ``earliest``/``latest`` bounds (either may be None = unbounded).
-    """
-
-    at: datetime | None
-    rule: str
-    estimate: bool = False
-    earliest: datetime | None = None
-    latest: datetime | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.at is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Seconds:
-    """A duration in seconds and how it was derived; None = not determinable (see rule)."""
-
-    value: float | None
-    rule: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,25 +143,6 @@ def _unknown(reason: str) -> TimePoint:
 
 def _exact(at: datetime | None, rule: str, missing: str) -> TimePoint:
     return TimePoint(at, rule) if at is not None else _unknown(missing)
-
-
-def latest_event_versions(events: Iterable[PodEvent]) -> list[PodEvent]:
-    """One version per Event object: the one with the highest count, then the latest time.
-
-    Events can arrive out of order or be replayed; the highest count is the newest version
-    because counts only grow.
-    """
-    best: dict[str, PodEvent] = {}
-    for event in events:
-        current = best.get(event.key_base)
-        if current is None or _version_key(event) > _version_key(current):
-            best[event.key_base] = event
-    return sorted(best.values(), key=lambda e: (e.first_occurred_at is None, e.first_occurred_at))
-
-
-def _version_key(event: PodEvent) -> tuple[int, float]:
-    at = event.occurred_at
-    return (event.total_count, at.timestamp() if at is not None else float("-inf"))
 
 
 def _first_transition(transitions: Sequence[Transition], kind: TransitionKind) -> Transition | None:

@@ -19,6 +19,7 @@ from lifecycle_dash.lifecycle.events import (
     is_pull,
     is_scheduling,
     kill_cause,
+    latest_event_versions,
     occurrences_between,
     parse_go_duration,
     probe_failure,
@@ -587,3 +588,11 @@ def test_an_image_already_present_is_not_a_pull():
     assert result.duration_seconds == 0.0
     assert pulled_image(event) == "nginx:1.27"
     assert pull_result(ev(kubelet_event("Pulling", 'Pulling image "nginx:1.27"', at=T0))) is None
+
+
+def test_latest_versions_keep_one_per_event_ordered_by_first_occurrence_even_without_times():
+    undated = event_from_raw({"metadata": {"uid": "z"}, "reason": "Killing"})
+    undated_too = event_from_raw({"metadata": {"uid": "y"}, "reason": "Killing"})
+    dated = ev(kubelet_event("Killing", "Stopping container app", at=T0, uid="k1"))
+
+    assert [e.uid for e in latest_event_versions([undated, dated, undated_too])] == ["k1", "y", "z"]

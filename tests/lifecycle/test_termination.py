@@ -6,13 +6,12 @@ from typing import Any
 import pytest
 
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
-from lifecycle_dash.lifecycle.events import event_from_raw
+from lifecycle_dash.lifecycle.events import event_from_raw, latest_event_versions
 from lifecycle_dash.lifecycle.snapshot import ContainerRole, snapshot_from_pod
 from lifecycle_dash.lifecycle.termination import (
     TerminationCause,
     Verdict,
     analyze_termination,
-    latest_event_versions,
 )
 from lifecycle_dash.lifecycle.transitions import Transition, TransitionKind
 from tests.lifecycle import podfactory as f
