@@ -145,6 +145,7 @@ def _stop_all(children: list[Child]) -> None:
 
 
 def _setup() -> None:
+    VAR_DIR.mkdir(exist_ok=True)
     subprocess.run(_manage("migrate", "--noinput"), check=True)
     subprocess.run(_manage("ensure_admin"), check=True)
 
