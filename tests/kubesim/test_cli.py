@@ -1,0 +1,108 @@
+"""The command as operators and the Django management command run it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lifecycle_dash.kubesim.kubeconfig import read_kubeconfig
+
+pytestmark = pytest.mark.slow
+
+
+def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str, Path]:
+    kubeconfig = tmp_path / "kube" / "config"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lifecycle_dash.kubesim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--kubeconfig-out",
+            str(kubeconfig),
+            "--scenario",
+            "none",
+            "--seed",
+            "7",
+            "--speed",
+            "10",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    assert first.startswith("kubesim listening on http://127.0.0.1:"), first
+    return process, first.removeprefix("kubesim listening on "), kubeconfig
+
+
+def stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(10)
+
+
+def test_it_serves_kubectl_through_the_written_kubeconfig_and_stops_on_sigterm(tmp_path):
+    process, url, kubeconfig = start(tmp_path)
+    try:
+        assert read_kubeconfig(kubeconfig)[0] == url
+        env = {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+        result = subprocess.run(
+            ["/usr/bin/kubectl", "get", "namespaces", "-o", "name"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "namespace/default" in result.stdout.split()
+    finally:
+        code = stop(process)
+    assert code == 0
+
+
+def test_fault_subcommand_reaches_the_running_server(tmp_path):
+    process, url, kubeconfig = start(tmp_path)
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lifecycle_dash.kubesim",
+                "fault",
+                url,
+                "compact",
+                "--kubeconfig",
+                str(kubeconfig),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["fault"] == "compact"
+    finally:
+        stop(process)
+
+
+def test_unknown_scenario_engine_or_bad_fault_schedule_fails_fast(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "lifecycle_dash.kubesim", "--fault-every", "meteor:5"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--fault-every" in result.stderr
