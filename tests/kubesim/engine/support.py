@@ -1,0 +1,103 @@
+"""Play a scenario on the real Store and SimClock and keep everything that happened."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+
+from lifecycle_dash.kubesim.clock import SimClock, parse_time
+from lifecycle_dash.kubesim.engine import Simulation
+from lifecycle_dash.kubesim.store import Store
+
+SCHEMA_VERSION = kubernetes_validate.latest_version()
+
+
+@dataclass
+class Run:
+    sim: Simulation
+    store: Store
+    clock: SimClock
+    changes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> datetime:
+        return self.sim.timeline.origin
+
+    def pod_history(self, namespace: str, name: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (t, o)
+            for t, k, o in self.changes
+            if k == "pods"
+            and o["metadata"]["namespace"] == namespace
+            and o["metadata"]["name"] == name
+        ]
+
+    def pods(self, namespace: str, prefix: str = "") -> list[dict[str, Any]]:
+        return [
+            p
+            for p in self.store.list("pods", namespace)
+            if p["metadata"]["name"].startswith(prefix)
+        ]
+
+    def events(self, *, uid: str | None = None, reason: str | None = None) -> list[dict[str, Any]]:
+        """Final state of each Event object ever written (deleted ones included)."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for _, kind, obj in self.changes:
+            if kind == "events":
+                latest[(obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        result = list(latest.values())
+        if uid is not None:
+            result = [e for e in result if e["involvedObject"]["uid"] == uid]
+        if reason is not None:
+            result = [e for e in result if e["reason"] == reason]
+        return result
+
+    def truth(self, what: str | None = None, pod: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.sim.truth.records
+            if (what is None or r["what"] == what) and (pod is None or r["pod"] == pod)
+        ]
+
+    def offset(self, stamp: str) -> float:
+        return (parse_time(stamp) - self.origin).total_seconds()
+
+
+async def play(
+    scenario: str,
+    seconds: float,
+    *,
+    speed: float = 100.0,
+    seed: int = 1,
+    truth_path: Path | None = None,
+    **options: Any,
+) -> Run:
+    clock = SimClock(speed=speed)
+    store = Store(clock)
+    sim = Simulation(store, clock, scenario=scenario, seed=seed, truth_path=truth_path, **options)
+    run = Run(sim, store, clock)
+    store.subscribe(lambda t, k, o: run.changes.append((t, k, o)))
+    await sim.start()
+    await asyncio.sleep(seconds / speed)
+    await sim.stop()
+    return run
+
+
+_validated: set[int] = set()
+
+
+def validate(obj: dict[str, Any]) -> None:
+    kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
+
+
+def validate_all(run: Run) -> int:
+    count = 0
+    for _, _, obj in run.changes:
+        validate(obj)
+        count += 1
+    return count
