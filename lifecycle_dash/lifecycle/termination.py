@@ -233,15 +233,12 @@ def _cause(pod: PodSnapshot, events: Sequence[PodEvent]) -> tuple[TerminationCau
         return TerminationCause.SCHEDULER_PREEMPTION, rule
     if dr == "EvictionByEvictionAPI":
         return TerminationCause.API_EVICTION, "api:DisruptionTarget=EvictionByEvictionAPI"
-    if dr == "DeletionByTaintManager" or any(is_eviction(e) for e in events):
-        rule = (
-            "api:DisruptionTarget=DeletionByTaintManager"
-            if dr == "DeletionByTaintManager"
-            else "event:TaintManagerEviction"
-        )
-        if "Evicted" in reasons and dr != "DeletionByTaintManager":
-            return TerminationCause.KUBELET_EVICTION, "event:Evicted"
-        return TerminationCause.TAINT_MANAGER, rule
+    if dr == "DeletionByTaintManager":
+        return TerminationCause.TAINT_MANAGER, "api:DisruptionTarget=DeletionByTaintManager"
+    if "Evicted" in reasons:
+        return TerminationCause.KUBELET_EVICTION, "event:Evicted"
+    if any(is_eviction(e) for e in events):
+        return TerminationCause.TAINT_MANAGER, "event:TaintManagerEviction"
     if dr == "DeletionByPodGC":
         return TerminationCause.POD_GC, "api:DisruptionTarget=DeletionByPodGC"
     if dr == "TerminationByKubelet":
@@ -577,8 +574,10 @@ def _endpoint_timeline(
         missing = _unknown("no EndpointSlice observation for this pod")
         return missing, missing, missing, False
     rule = "observed:endpointslice receive time"
-    before = [o for o in mine if since is not None and o.observed_at < since]
-    after = [o for o in mine if since is None or o.observed_at >= since]
+    # Pod and EndpointSlice streams are not ordered against each other: a terminating=true
+    # endpoint can arrive before the pod update that caused it, and still belongs to the end.
+    before = [o for o in mine if since is not None and o.observed_at < since and not o.terminating]
+    after = [o for o in mine if o not in before]
     # The latest state per service before the ending decides whether it still had traffic.
     state_before: dict[str, EndpointObservation] = {}
     for o in before:
@@ -666,6 +665,13 @@ def analyze_termination(
                 "Force delete: the API does not wait for the kubelet, so no exit status is "
                 "ever written (reference §3.4)."
             )
+    if any(e.reason == "NodeNotReady" for e in mine):
+        notes.append(
+            "The node was reported not ready (NodeNotReady); the kubelet may never have "
+            "confirmed the kill."
+        )
+    if grace.force and not pod.node_name:
+        notes.append("Unscheduled pod: the API server deletes it at once with grace 0.")
     if deletion_requested.at is not None and deletion_observed.at is not None:
         lag = (deletion_observed.at - deletion_requested.at).total_seconds()
         if lag < -1 or lag > 30:

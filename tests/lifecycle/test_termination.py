@@ -700,3 +700,112 @@ def test_every_time_point_states_its_rule():
     assert result.notes
     assert "1 s" in result.notes[0]
     assert timedelta(seconds=GRACE) == timedelta(seconds=result.grace_period.value or 0)
+
+
+# --- end to end: raw pod, Event and EndpointSlice JSON through core's diff ---------------------
+
+
+def test_a_graceful_delete_that_ends_in_sigkill_from_raw_watch_data():
+    from lifecycle_dash.lifecycle.diff import diff
+    from lifecycle_dash.lifecycle.endpoints import diff_endpoint_slices
+    from tests.lifecycle.test_endpoints import endpoint as slice_endpoint
+    from tests.lifecycle.test_endpoints import endpoint_slice
+
+    running = f.pod()
+    deleting = f.terminating_pod(requested=REQUESTED, grace=GRACE)
+    unready = f.terminating_pod(
+        requested=REQUESTED, grace=GRACE, conditions=f.standard_conditions(ready=False)
+    )
+    terminal = f.terminating_pod(
+        requested=REQUESTED,
+        grace=GRACE,
+        phase="Failed",
+        conditions=TERMINAL_CONDITIONS,
+        container_statuses=[f.terminated("app", 137, finished_at=REQUESTED + GRACE)],
+    )
+    # The kubelet's final DELETE grace=0: deletionTimestamp becomes the request time (§3.1).
+    final = f.terminating_pod(
+        requested=REQUESTED,
+        grace=GRACE,
+        deletion_timestamp=REQUESTED,
+        deletion_grace=0,
+        phase="Failed",
+        conditions=TERMINAL_CONDITIONS,
+        container_statuses=[f.terminated("app", 137, finished_at=REQUESTED + GRACE)],
+    )
+    transitions: list[Transition] = []
+    before = None
+    for observed_s, raw in (
+        (50, running),
+        (REQUESTED + 0.3, deleting),
+        (REQUESTED + 1.2, unready),
+        (REQUESTED + GRACE + 0.4, terminal),
+        (REQUESTED + GRACE + 0.6, final),
+    ):
+        after = snapshot_from_pod(raw)
+        transitions += diff(before, after, observed_at=f.at(observed_s))
+        before = after
+    assert before is not None
+    transitions += diff(before, before, observed_at=f.at(REQUESTED + GRACE + 0.7), deleted=True)
+
+    ip = "10.244.1.17"
+    slices = [
+        (50, endpoint_slice(slice_endpoint(UID, ip))),
+        (
+            REQUESTED + 0.8,
+            endpoint_slice(slice_endpoint(UID, ip, ready=False, serving=True, terminating=True)),
+        ),
+        (
+            REQUESTED + 1.3,
+            endpoint_slice(slice_endpoint(UID, ip, ready=False, serving=False, terminating=True)),
+        ),
+        (REQUESTED + GRACE + 0.5, endpoint_slice()),
+    ]
+    observations = []
+    previous = None
+    for observed_s, raw_slice in slices:
+        observations += diff_endpoint_slices(previous, raw_slice, observed_at=f.at(observed_s))
+        previous = raw_slice
+    events = [
+        event_from_raw(
+            kubelet_event("Killing", "Stopping container app", at=f.at(REQUESTED), pod_uid=UID)
+        )
+    ]
+
+    result = analyze_termination(
+        pod=before, transitions=transitions, events=events, endpoints=observations, now=NOW
+    )
+
+    assert result is not None
+    assert result.cause is TerminationCause.API_DELETE
+    assert result.deletion_requested.at == f.at(REQUESTED)
+    assert result.deletion_observed.at == f.at(REQUESTED + 0.3)
+    assert result.grace_period.value == GRACE
+    assert not result.force_delete
+    assert result.deleted.at == f.at(REQUESTED + GRACE + 0.7)
+    assert result.endpoint_terminating.at == f.at(REQUESTED + 0.8)
+    assert result.endpoint_removed.at == f.at(REQUESTED + GRACE + 0.5)
+    assert result.traffic_race is True
+    [app] = result.containers
+    assert app.verdict is Verdict.SIGKILL_AFTER_GRACE
+    assert app.headroom.value == 0
+
+
+def test_a_terminating_endpoint_received_before_the_pod_update_still_counts_as_the_ending():
+    endpoints = [endpoint(10), endpoint(REQUESTED + 0.1, ready=False, terminating=True)]
+    transitions = [
+        transition(
+            TransitionKind.DELETION_REQUESTED, None, f.ts(REQUESTED + GRACE), REQUESTED + 0.5
+        ),
+        *deleted_transitions()[1:],
+    ]
+
+    result = analyze(
+        deleted_pod(exit_code=0),
+        transitions=transitions,
+        events=[killing("app", REQUESTED)],
+        endpoints=endpoints,
+    )
+
+    assert result.endpoint_withdrawn.at == f.at(REQUESTED + 0.1)
+    assert result.traffic_race is True
