@@ -7,9 +7,9 @@ endpoint change has is when we received the slice version that shows it: every
 ``diff_endpoint_slices(before, after, observed_at=..., deleted=...)`` compares two versions of
 one slice (``before`` None = first sight, ``deleted`` = the watch said DELETED) and reports,
 per pod uid, endpoints that appeared, changed conditions or disappeared. Conditions follow the
-API's nil rules (ready and serving nil = true, terminating nil = false); ``ready_raw`` and
-friends keep what was actually written. Malformed input never raises: bad endpoints are
-skipped and listed in ``SliceEndpoints.problems``.
+API's nil rules (ready and serving nil = true, terminating nil = false, per the current
+discovery/v1 API documentation). Malformed input never raises: bad endpoints are skipped and
+listed in ``SliceEndpoints.problems``.
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ def slice_endpoints(raw: Any) -> SliceEndpoints:
             conditions = {}
         local: list[str] = []
         ready = _flag(conditions, "ready", True, local)
-        serving = _flag(conditions, "serving", ready, local)
+        # Current API docs: nil serving = true (releases before about 1.33 said "defer to
+        # ready"); the controller always writes it, so only hand-made slices differ.
+        serving = _flag(conditions, "serving", True, local)
         terminating = _flag(conditions, "terminating", False, local)
         problems.extend(f"{where}.{p}" for p in local)
         if uid in by_pod:

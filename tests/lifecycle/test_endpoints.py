@@ -92,10 +92,10 @@ def test_nil_conditions_follow_the_api_defaults():
     assert parsed.by_pod_uid[POD_A] == EndpointConditions(True, True, False)
 
 
-def test_nil_serving_follows_ready():
+def test_nil_serving_reads_as_true_even_when_not_ready():
     parsed = slice_endpoints(endpoint_slice(endpoint(POD_A, "10.0.3.4", ready=False, serving=None)))
 
-    assert parsed.by_pod_uid[POD_A].serving is False
+    assert parsed.by_pod_uid[POD_A] == EndpointConditions(False, True, False)
 
 
 def test_an_empty_slice_has_no_endpoints_field_and_no_problem():
