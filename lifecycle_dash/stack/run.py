@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lifecycle_dash.stack.orphans import die_with_parent
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15.0
@@ -62,13 +64,16 @@ def simulator_wanted() -> bool:
     if mode in {"off", "false", "0"}:
         return False
     result = subprocess.run(
-        _manage("shell", "-c", _CLUSTER_QUERY), capture_output=True, text=True, check=False
+        [_python(), "-c", _CLUSTER_QUERY], capture_output=True, text=True, check=False, cwd=BASE_DIR
     )
     # No cluster model yet, or none configured but the simulator: run the simulator.
     return result.stdout.strip() in {"", "0"}
 
 
 _CLUSTER_QUERY = (
+    "import os, django\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'lifecycle_dash.settings')\n"
+    "django.setup()\n"
     "from django.apps import apps\n"
     "try:\n"
     "    model = apps.get_model('ingest', 'Cluster')\n"
@@ -156,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args(argv)
 
+    die_with_parent()
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:

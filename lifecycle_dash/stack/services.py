@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lifecycle_dash.stack.dotenv import load_env_file
+from lifecycle_dash.stack.orphans import die_with_parent
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -269,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
+    die_with_parent()
     load_env_file(BASE_DIR / ".env")
     try:
         resolved = resolve()

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import BASE_DIR, free_port, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes whose environment carries the marker: everything `make run` started."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status in {200, 302}
+    except urllib.error.HTTPError as exc:
+        return exc.code in {302, 503}
+    except OSError:
+        return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_serves_the_dashboard_and_ctrl_c_leaves_nothing_behind(stack_env, tmp_path):
+    marker = f"LIFECYCLE_DASH_TEST_RUN={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    port = free_port()
+    env = {**stack_env, key: value, "PORT": str(port), "DASH_ADMIN_PASSWORD": "run-test-pass"}
+    log = (tmp_path / "make-run.log").open("wb")
+    # A new session stands in for the terminal: Ctrl-C reaches its whole foreground group.
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login/"), timeout=90), (
+            tmp_path / "make-run.log"
+        ).read_text()[-3000:]
+        banner = f"running at http://127.0.0.1:{port}/"
+        assert wait_until(lambda: banner in (tmp_path / "make-run.log").read_text(), timeout=10)
+        names = {"daphne", "-Q watch", "-Q default", "beat"}
+        cmdlines = [
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            for pid in _marked_processes(marker)
+        ]
+        for name in names:
+            assert any(name in line for line in cmdlines), (name, cmdlines)
+    finally:
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(timeout=60)
+        log.close()
+    assert wait_until(lambda: not _marked_processes(marker), timeout=30), [
+        Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _marked_processes(marker)
+    ]
