@@ -8,6 +8,7 @@ from lifecycle_dash.lifecycle.diff import diff
 from lifecycle_dash.lifecycle.events import event_from_raw
 from lifecycle_dash.lifecycle.snapshot import snapshot_from_pod
 from lifecycle_dash.lifecycle.startup import SLO_SECONDS, analyze_startup
+from lifecycle_dash.lifecycle.transitions import Transition
 from tests.lifecycle import podfactory as f
 from tests.lifecycle.test_events import kubelet_event, scheduler_event
 
@@ -16,7 +17,7 @@ UID = "3f1e6a52-8c1b-4d7e-9a0f-2b4c6d8e0f11"
 
 def history(*observations: tuple[float, dict[str, Any]]):
     """Transitions from core's diff over snapshots observed at the given seconds."""
-    transitions = []
+    transitions: list[Transition] = []
     before = None
     for observed_s, raw in observations:
         after = snapshot_from_pod(raw)
@@ -179,8 +180,10 @@ def test_slow_start_misses_the_slo():
 
     result = analyze_startup(pod=pod, transitions=transitions)
 
-    assert result.api_sli.pod_startup_sli.value == pytest.approx(9.4)
-    assert result.api_sli.pod_startup_sli.value > SLO_SECONDS
+    value = result.api_sli.pod_startup_sli.value
+    assert value == pytest.approx(9.4)
+    assert value is not None
+    assert value > SLO_SECONDS
     assert result.api_sli.within_slo is False
     assert result.scheduled.rule == "api:PodScheduled.lastTransitionTime"
 
