@@ -51,6 +51,7 @@ __all__ = [
     "probe_failure",
     "pull_result",
     "pulled_image",
+    "redact_message",
 ]
 
 MESSAGE_LIMIT_BYTES = 1024
@@ -78,6 +79,7 @@ class PodEvent:
     reason: str = ""
     message: str = ""
     message_truncated: bool = False
+    message_redacted: bool = False
     action: str = ""
     source_component: str = ""
     source_host: str = ""
@@ -118,6 +120,33 @@ class PodEvent:
     @property
     def is_warning(self) -> bool:
         return self.type == "Warning"
+
+
+# Secret references and credential-looking values that kubelet messages can carry (config
+# errors name the Secret and key; probe and hook failures may echo command output).
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"couldn't find key \S+ in (Secret|ConfigMap) \S+"),
+        r"couldn't find key <redacted> in \1 <redacted>",
+    ),
+    (re.compile(r'(?i)\b(secret|configmap)s? "[^"]*"'), r'\1 "<redacted>"'),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 <redacted>"),
+    (
+        re.compile(
+            r"(?i)\b([A-Za-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key))"
+            r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;]+)"
+        ),
+        r"\1\2<redacted>",
+    ),
+)
+
+
+def redact_message(text: str) -> tuple[str, bool]:
+    """``text`` with secret references and credential-looking values replaced."""
+    redacted = text
+    for pattern, replacement in _REDACTIONS:
+        redacted = pattern.sub(replacement, redacted)
+    return redacted, redacted != text
 
 
 def _truncate_utf8(text: str, limit: int) -> tuple[str, bool]:
@@ -195,7 +224,8 @@ def event_from_raw(raw: Any) -> PodEvent:
     elif field_path:
         r.problems.append(f"involvedObject.fieldPath: not a container path {field_path[:60]!r}")
 
-    message, truncated = _truncate_utf8(r.text(raw, "message", ""), MESSAGE_LIMIT_BYTES)
+    message, redacted = redact_message(r.text(raw, "message", ""))
+    message, truncated = _truncate_utf8(message, MESSAGE_LIMIT_BYTES)
     count = r.integer(raw, "count", "")
     first_ts = r.time(raw, "firstTimestamp", "")
     last_ts = r.time(raw, "lastTimestamp", "")
@@ -236,6 +266,7 @@ def event_from_raw(raw: Any) -> PodEvent:
         reason=r.text(raw, "reason", ""),
         message=message,
         message_truncated=truncated,
+        message_redacted=redacted,
         action=r.text(raw, "action", ""),
         source_component=r.text(source, "component", "source."),
         source_host=r.text(source, "host", "source."),

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle_dash.lifecycle.endpoints import (
     EndpointConditions,
@@ -194,3 +196,26 @@ def test_an_unchanged_slice_reports_nothing():
 
     assert diff_endpoint_slices(raw, copy.deepcopy(raw), observed_at=NOW) == []
     assert diff_endpoint_slices(None, None, observed_at=NOW) == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["endpoints", "conditions", "targetRef", "uid", "ready", "metadata", "x"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_JSON, _JSON, st.booleans())
+def test_malformed_slices_never_raise(before, after, deleted):
+    slice_endpoints(after)
+    diff_endpoint_slices(before, after, observed_at=NOW, deleted=deleted)

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle_dash.lifecycle.events import (
     BackOffKind,
@@ -596,3 +598,107 @@ def test_latest_versions_keep_one_per_event_ordered_by_first_occurrence_even_wit
     dated = ev(kubelet_event("Killing", "Stopping container app", at=T0, uid="k1"))
 
     assert [e.uid for e in latest_event_versions([undated, dated, undated_too])] == ["k1", "y", "z"]
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "Error: couldn't find key password in Secret shop/db-credentials",
+            "Error: couldn't find key <redacted> in Secret <redacted>",
+        ),
+        (
+            'MountVolume.SetUp failed for volume "creds" : secret "db-credentials" not found',
+            'MountVolume.SetUp failed for volume "creds" : secret "<redacted>" not found',
+        ),
+        ('Error: configmap "app-config" not found', 'Error: configmap "<redacted>" not found'),
+        (
+            "Liveness probe failed: curl -H 'Authorization: Bearer eyJhbGciOi.x-y' localhost",
+            "Liveness probe failed: curl -H 'Authorization: Bearer <redacted>' localhost",
+        ),
+        (
+            'Readiness probe failed: DB_PASSWORD=hunter2 api_key: "k-123" token=abc,next',
+            "Readiness probe failed: DB_PASSWORD=<redacted> api_key: <redacted> "
+            "token=<redacted>,next",
+        ),
+    ],
+)
+def test_messages_lose_secret_references_and_credential_values(message, expected):
+    event = ev(kubelet_event("Failed", message, at=T0, type_="Warning"))
+
+    assert event.message == expected
+    assert event.message_redacted
+
+
+def test_ordinary_messages_are_kept_verbatim():
+    message = "Back-off restarting failed container app in pod web_shop(6f1c)"
+    event = ev(kubelet_event("BackOff", message, at=T0, type_="Warning"))
+
+    assert event.message == message
+    assert not event.message_redacted
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+_EVENT_KEYS = st.sampled_from(
+    [
+        "metadata",
+        "involvedObject",
+        "source",
+        "series",
+        "count",
+        "firstTimestamp",
+        "lastTimestamp",
+        "eventTime",
+        "message",
+        "reason",
+        "type",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(_EVENT_KEYS, _JSON, max_size=8) | _JSON)
+def test_event_from_raw_never_raises(raw):
+    event = event_from_raw(raw)
+
+    occurrences_between(None, event)
+    kill_cause(event)
+    is_pull(event)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=5))
+def test_incremental_de_aggregation_yields_each_ordinal_once(bumps):
+    counts = []
+    total = 0
+    for bump in bumps:
+        total += bump
+        counts.append(total)
+    versions = [
+        ev(
+            kubelet_event(
+                "Unhealthy",
+                "Liveness probe failed",
+                at=T0 + timedelta(seconds=10 * n),
+                count=n,
+                first=T0,
+                uid="u1",
+            )
+        )
+        for n in counts
+    ]
+
+    keys = []
+    previous = None
+    for version in versions:
+        keys += [o.key for o in occurrences_between(previous, version)]
+        previous = version
+
+    assert keys == [f"u1#{n}" for n in range(1, total + 1)]
+    assert keys == [o.key for o in occurrences_between(None, versions[-1])]
