@@ -50,11 +50,8 @@ class EndpointController:
         if not name:
             return
         service = self._service(meta["namespace"], name, pod)
-        uid = meta["uid"]
-        if type_ == "DELETED":
-            service.members.pop(uid, None)
-        else:
-            service.members[uid] = pod
+        # Deleted pods stay members until the next sync has withdrawn them.
+        service.members[meta["uid"]] = pod
         if service.pending is None:
             service.pending = self.ctx.timeline.after(
                 self.ctx.options.endpoint_delay, lambda: self._sync(service)
@@ -86,7 +83,6 @@ class EndpointController:
         for uid, pod in sorted(service.members.items(), key=lambda kv: kv[1]["metadata"]["name"]):
             current = self.ctx.store.get_by_uid(uid)
             if current is None:
-                service.members.pop(uid, None)
                 continue
             pod = current[1]
             status = pod.get("status") or {}
@@ -116,6 +112,8 @@ class EndpointController:
         self._write(service, endpoints)
         self._record_truth(service, seen)
         service.written = seen
+        for uid in [u for u in service.members if self.ctx.store.get_by_uid(u) is None]:
+            del service.members[uid]
 
     def _record_truth(self, service: _Service, seen: dict[str, tuple[bool, bool, bool]]) -> None:
         truth = self.ctx.truth

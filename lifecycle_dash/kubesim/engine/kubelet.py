@@ -715,6 +715,7 @@ class PodWorker:
         if self.frozen or self.deleting:
             return
         self.deleting = True
+        self.truth("termination_start", grace=grace)
         if self.finished:
             self.later(self.ctx.options.cleanup_seconds, self._final_delete)
             return

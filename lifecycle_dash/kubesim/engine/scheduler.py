@@ -115,7 +115,9 @@ class Scheduler:
             else:
                 reasons[reason] += 1
         if fitting:
-            fitting.sort(key=lambda n: (n.name != nominated, n.used_cpu / n.cpu, n.index))
+            fitting.sort(
+                key=lambda n: (n.name != nominated, n.used_cpu / n.cpu, len(n.pods), n.index)
+            )
             self._bind(pod, fitting[0], cpu, memory)
             return
         summary = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))

@@ -101,3 +101,31 @@ def validate_all(run: Run) -> int:
         validate(obj)
         count += 1
     return count
+
+
+def kubectl_status(pod: dict[str, Any], now: datetime) -> tuple[str, str, str]:
+    """(STATUS, READY, RESTARTS) from the product's kubectl rules, once they have landed."""
+    import pytest
+
+    try:
+        from lifecycle_dash.lifecycle.kubectl import kubectl_columns
+
+        columns = kubectl_columns(pod, now=now)
+    except (ImportError, NotImplementedError) as error:
+        pytest.skip(f"lifecycle.kubectl_columns not available yet: {error}")
+    return columns.status, columns.ready, columns.restarts.split(" ")[0]
+
+
+def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    status = pod.get("status") or {}
+    for entry in [*status.get("initContainerStatuses", []), *status.get("containerStatuses", [])]:
+        if entry["name"] == name:
+            return entry
+    raise KeyError(name)
+
+
+def condition(pod: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    for entry in (pod.get("status") or {}).get("conditions") or []:
+        if entry["type"] == type_:
+            return entry
+    return None
