@@ -5,7 +5,8 @@ One JSON object per line, written as it happens::
     {"at": "2026-11-21T05:00:12.500000Z", "offset": 12.5, "what": "sigterm",
      "uid": "...", "namespace": "shop", "pod": "web-7d9f8-bx2kq", "container": "app", ...}
 
-``what`` is one of ``termination_start`` (the kubelet saw the deletion), ``start``, ``prestop_start``, ``prestop_end``, ``prestop_failed``,
+``what`` is one of ``termination_start`` (the kubelet saw the deletion), ``start``,
+``prestop_start``, ``prestop_end``, ``prestop_failed``,
 ``prestop_abandoned``, ``sigterm``, ``sigkill``, ``exit``, ``crash``, ``oom``, ``restart``,
 ``liveness_kill``, ``poststart_failed``, ``endpoint_terminating``, ``endpoint_not_serving``,
 ``endpoint_removed``, ``evicted``, ``preempted``, ``taint_eviction``, ``deleted``,

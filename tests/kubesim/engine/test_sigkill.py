@@ -49,7 +49,8 @@ def test_the_truth_sigkill_instant_is_the_served_finished_at(run):
     finished_at = container_status(pod, "app")["state"]["terminated"]["finishedAt"]
     assert format_time(parse_time(sigkill["at"])) == finished_at
     (exit_,) = run.truth("exit", "shell-app")
-    assert exit_["exit_code"] == 137 and exit_["offset"] == sigkill["offset"]
+    assert exit_["exit_code"] == 137
+    assert exit_["offset"] == sigkill["offset"]
 
 
 def test_prestop_overrunning_the_grace_gets_the_two_second_extension(run):
