@@ -1072,6 +1072,15 @@ def explain(reason: str, *, kind: ReasonKind | None = None) -> Explanation | Non
     return _lookup(reason, _LOOKUP_ORDER) or _explain_kubectl(reason)
 
 
+def explain_condition(type_: str, reason: str = "") -> Explanation | None:
+    """A condition's reason if it has one we know, else what the condition type means."""
+    if reason:
+        found = explain(reason, kind=ReasonKind.CONDITION_REASON)
+        if found is not None:
+            return found
+    return explain(type_, kind=ReasonKind.CONDITION_TYPE)
+
+
 def catalogue_keys() -> frozenset[tuple[ReasonKind, str]]:
     """Every (kind, reason) with a fixed entry; composed kubectl strings are not listed."""
     return frozenset(_CATALOGUE)

@@ -7,6 +7,7 @@ from lifecycle_dash.lifecycle.explain import (
     ReasonKind,
     catalogue_keys,
     explain,
+    explain_condition,
     explain_exit_code,
 )
 
@@ -307,3 +308,16 @@ def test_catalogue_lists_fixed_entries_only():
 
     assert (ReasonKind.WAITING_REASON, "CrashLoopBackOff") in keys
     assert all(not reason.startswith("Init:") for _, reason in keys)
+
+
+def test_a_condition_is_explained_by_its_reason_then_its_type():
+    by_reason = explain_condition("DisruptionTarget", "TerminationByKubelet")
+    by_type = explain_condition("Ready")
+    unknown_reason = explain_condition("Ready", "SomeGateController")
+
+    assert by_reason is not None
+    assert by_reason.title == "Terminated by the kubelet"
+    assert by_type is not None
+    assert by_type.kind is ReasonKind.CONDITION_TYPE
+    assert unknown_reason == by_type
+    assert explain_condition("example.com/custom-gate") is None
