@@ -221,7 +221,8 @@ def _cause(pod: PodSnapshot, events: Sequence[PodEvent]) -> tuple[TerminationCau
     if pod.reason in ("Terminated", "Shutdown"):
         return TerminationCause.NODE_SHUTDOWN, f"api:status.reason={pod.reason}"
     if pod.reason == "Preempting" or "Preempting" in reasons:
-        return TerminationCause.KUBELET_PREEMPTION, "api:status.reason=Preempting"
+        rule = "api:status.reason=Preempting" if pod.reason == "Preempting" else "event:Preempting"
+        return TerminationCause.KUBELET_PREEMPTION, rule
     if pod.reason == "DeadlineExceeded":
         return TerminationCause.DEADLINE_EXCEEDED, "api:status.reason=DeadlineExceeded"
     if dr == "PreemptionByScheduler" or "Preempted" in reasons:
@@ -319,10 +320,28 @@ def _container_termination(
     grace_s = grace.seconds if cause not in _KUBELET_CAUSES else None
     grace_td = timedelta(seconds=grace_s) if grace_s is not None else None
 
-    # Kill started: Killing "Stopping container" (reference §3.7).
-    stops = _stop_events(events, status.name)
-    kill_events = sum(e.total_count for e in stops)
-    first_kill = min((e.first_occurred_at for e in stops if e.first_occurred_at), default=None)
+    # Kill started: Killing "Stopping container" (reference §3.7). The same message is also
+    # recorded when the kubelet restarts containers for a lost sandbox, so occurrences from
+    # before this ending are not its kill.
+    floor = reference.at - PRECISION if reference.at is not None else None
+    stops = [
+        e
+        for e in _stop_events(events, status.name)
+        if floor is None or (e.occurred_at is not None and e.occurred_at >= floor)
+    ]
+    kill_events = 0
+    kill_starts: list[datetime] = []
+    for e in stops:
+        if e.first_occurred_at is None:
+            continue
+        if floor is not None and e.first_occurred_at < floor and e.occurred_at is not None:
+            # Aggregated with earlier kills: only the latest is known to be this ending's.
+            kill_events += 1
+            kill_starts.append(e.occurred_at)
+        else:
+            kill_events += e.total_count
+            kill_starts.append(e.first_occurred_at)
+    first_kill = min(kill_starts, default=None)
     last_kill = max((e.occurred_at for e in stops if e.occurred_at), default=None)
     if first_kill is not None:
         kill_started = TimePoint(

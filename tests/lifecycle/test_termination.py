@@ -809,3 +809,27 @@ def test_a_terminating_endpoint_received_before_the_pod_update_still_counts_as_t
 
     assert result.endpoint_withdrawn.at == f.at(REQUESTED + 0.1)
     assert result.traffic_race is True
+
+
+def test_stopping_container_kills_from_before_the_deletion_are_not_its_kill():
+    sandbox_restart = killing("app", 40)
+    aggregated = killing("app", REQUESTED + 1, count=2, first_s=40)
+
+    alone = analyze(deleted_pod(exit_code=0), events=[sandbox_restart])
+    merged = analyze(deleted_pod(exit_code=0), events=[aggregated])
+
+    assert alone.containers[0].kill_started.at is None
+    assert merged.containers[0].kill_started.at == f.at(REQUESTED + 1)
+    assert merged.containers[0].kill_events == 1
+
+
+def test_kubelet_preemption_seen_only_in_an_event():
+    pod = snapshot_from_pod(f.pod(phase="Failed", conditions=TERMINAL_CONDITIONS))
+    preempting = pod_event("Preempting", "Preempted in order to admit critical pod", 300)
+
+    result = analyze_termination(pod=pod, events=[preempting], now=NOW)
+
+    assert result is not None
+    assert result.cause is TerminationCause.KUBELET_PREEMPTION
+    assert result.cause_rule == "event:Preempting"
+    assert result.started.at == f.at(300)
