@@ -12,6 +12,7 @@ Nobody can confirm that deletion, so the pod stays terminating. The engine also 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from lifecycle_dash.kubesim.clock import format_time
@@ -68,10 +69,7 @@ class NodeController:
             if toleration is not None:
                 meta = pod["metadata"]
                 self.ctx.timeline.after(
-                    toleration,
-                    lambda ns=meta["namespace"], name=meta["name"], uid=uid: self._evict(
-                        node, ns, name, uid
-                    ),
+                    toleration, partial(self._evict, node, meta["namespace"], meta["name"], uid)
                 )
 
     def _evict(self, node: Node, namespace: str, name: str, uid: str) -> None:

@@ -121,12 +121,13 @@ class Simulation:
 
     # ---- helpers for scenarios ---------------------------------------------------------------
 
-    def at(self, seconds: float, action: Callable[[], None]) -> None:
+    def at(self, seconds: float, action: Callable[[], object]) -> None:
         """Run ``action`` ``seconds`` after the start of the simulation."""
-        self.timeline.after(
-            seconds - self.timeline.offset(self.timeline.now()),
-            action,
-        )
+
+        def run() -> None:
+            action()
+
+        self.timeline.after(seconds - self.timeline.offset(self.timeline.now()), run)
 
     def namespace(self, name: str) -> None:
         if self.store.get("namespaces", None, name) is None:

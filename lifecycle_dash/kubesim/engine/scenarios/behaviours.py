@@ -6,6 +6,7 @@ high speed. The docstring of each builder is its ``--scenario`` help text.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lifecycle_dash.kubesim.engine.scenarios.build import (
@@ -57,7 +58,7 @@ def sigkill(sim: Simulation, params: Params) -> None:
     )
     delete_at = float(params.get("delete_at", 20))
     for name in ("shell-app", "slow-prestop", "graceful"):
-        sim.at(delete_at, lambda name=name: sim.delete_pod(ns, name))
+        sim.at(delete_at, partial(sim.delete_pod, ns, name))
 
 
 def crashloop(sim: Simulation, params: Params) -> None:
