@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from lifecycle_dash.lifecycle.events import (
@@ -82,11 +81,12 @@ class Diagnosis:
     sentence: str
     next_step: str
     pod_uids: tuple[str, ...]
-    counts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # A plain dict so the diagnosis serializes as is (orjson); treat it as read-only.
+    counts: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
-def _freeze(counts: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(counts))
+def _freeze(counts: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(counts)
 
 
 def _plural(n: int, word: str) -> str:

@@ -630,6 +630,10 @@ def analyze_termination(
 ) -> TerminationAnalysis | None:
     """The termination sequence of ``pod``, or None when nothing shows it ending.
 
+    Transitions read: DELETION_REQUESTED and DELETED (receive times), GRACE_SHORTENED (grace
+    history) and, optionally, PHASE (to tell the kubelet's final grace-0 delete from a
+    force delete; without it the final snapshot's phase decides). Others are ignored.
+
     ``events`` may hold several versions of one Event in any order (the newest wins);
     events and endpoint observations about other pods are ignored.
     """

@@ -312,3 +312,18 @@ def test_findings_are_ordered_by_severity():
 
     assert ids(findings) == [DiagnosisId.IGNORES_SIGTERM, DiagnosisId.TRAFFIC_RACE]
     assert "this workload" in findings[0].sentence
+
+
+def test_findings_and_analyses_serialize_for_storage():
+    import orjson
+
+    pods = [ended(f"pod-{i}", exit_code=137, finished_s=REQUESTED + GRACE) for i in range(2)]
+    findings = diagnose_workload(owner_kind="Deployment", owner_name="web", pods=pods)
+
+    decoded = orjson.loads(orjson.dumps(findings))
+    termination_record = orjson.loads(orjson.dumps(pods[0].termination))
+
+    assert decoded[0]["id"] == "ignores_sigterm"
+    assert decoded[0]["counts"] == {"decided_terminations": 2, "sigkill_after_grace": 2}
+    assert termination_record["containers"][0]["verdict"] == "sigkill_after_grace"
+    assert termination_record["containers"][0]["sigterm"]["rule"].startswith("estimate:")

@@ -299,3 +299,12 @@ def test_restarts_make_startup_times_upper_bounds_and_say_so():
     assert result.all_started.at is None
     assert result.api_sli.within_slo is None
     assert result.watch_sli is None
+
+
+def test_the_analysis_serializes_for_storage():
+    import orjson
+
+    record = orjson.loads(orjson.dumps(simple_startup()))
+
+    assert record["api_sli"]["pod_startup_sli"]["value"] == pytest.approx(2.2)
+    assert record["pulls"][0]["duration"]["rule"] == "event:Pulled message duration"
