@@ -70,6 +70,7 @@ class StartupStep:
 @dataclass(frozen=True, slots=True)
 class ImagePull:
     container: str
+    init_container: bool  # the pull was for an init container (or sidecar)
     image: str
     pulled: bool  # False: already present on the node
     started: TimePoint
@@ -180,7 +181,7 @@ def _pulls(events: Sequence[PodEvent]) -> tuple[ImagePull, ...]:
         if event.reason in ("Pulling", "Pulled") and event.container_name:
             by_container.setdefault((event.container_list, event.container_name), []).append(event)
     result: list[ImagePull] = []
-    for (_, name), items in sorted(by_container.items()):
+    for (container_list, name), items in sorted(by_container.items()):
         pulling = min(
             (e for e in items if e.reason == "Pulling" and e.first_occurred_at),
             key=lambda e: e.first_occurred_at or datetime.max,
@@ -225,6 +226,7 @@ def _pulls(events: Sequence[PodEvent]) -> tuple[ImagePull, ...]:
         result.append(
             ImagePull(
                 container=name,
+                init_container=container_list == "initContainers",
                 image=image,
                 pulled=parsed.pulled if parsed is not None else pulling is not None,
                 started=started,
@@ -406,11 +408,7 @@ def analyze_startup(
     # Exclusions for the SLI.
     exclusions: list[tuple[datetime, datetime]] = []
     if pod.init_containers:
-        init_pull_starts = [
-            p.started.at
-            for p in pulls
-            if p.started.at is not None and p.container in {c.name for c in pod.init_containers}
-        ]
+        init_pull_starts = [p.started.at for p in pulls if p.init_container and p.started.at]
         starts = [r.started.at for r in init_runs if r.started.at is not None]
         begin = min(init_pull_starts + starts, default=None)
         ends = [r.finished.at for r in init_runs if r.finished.at is not None] + [
@@ -421,9 +419,8 @@ def analyze_startup(
             exclusions.append((begin, end))
         elif begin is None or end is None:
             notes.append("The init phase could not be dated, so it is not excluded.")
-    regular = {c.name for c in pod.containers}
     for pull in pulls:
-        if pull.container in regular:
+        if not pull.init_container:
             interval = pull.interval()
             if interval is not None:
                 exclusions.append(interval)

@@ -273,6 +273,10 @@ def test_init_containers_are_timed_and_excluded_from_the_sli_once():
 
     init_db, proxy = result.init_containers
     assert (init_db.started.at, init_db.finished.at) == (f.at(3), f.at(8))
+    assert [(p.container, p.init_container) for p in result.pulls] == [
+        ("app", False),
+        ("init-db", True),
+    ]
     assert proxy.sidecar
     assert proxy.started.at == f.at(9)
     assert proxy.finished.at is None
