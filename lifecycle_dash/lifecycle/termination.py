@@ -561,10 +561,19 @@ def _verdict(
                 if overran
                 else ""
             )
+            late = ""
+            if expected_sigkill.latest is not None and exited.at > (
+                expected_sigkill.latest + PRECISION
+            ):
+                lag = (exited.at - expected_sigkill.latest).total_seconds()
+                late = (
+                    f" It died about {lag:.0f}s after the expected SIGKILL: the kubelet or "
+                    "runtime was slow, or a kubelet restart started the grace period over."
+                )
             return Verdict.SIGKILL_AFTER_GRACE, (
                 f"{name}: still running when the {grace_s}s grace period ran out and was "
                 f"killed with SIGKILL (exit 137, {used:.0f}s after the deletion request; "
-                f"inferred, there is no event for SIGKILL).{extension}"
+                f"inferred, there is no event for SIGKILL).{extension}{late}"
             )
         return Verdict.UNKNOWN, (
             f"{name}: exit 137{after}, before the {grace_s}s grace period ended: not the "

@@ -833,3 +833,19 @@ def test_kubelet_preemption_seen_only_in_an_event():
     assert result.cause is TerminationCause.KUBELET_PREEMPTION
     assert result.cause_rule == "event:Preempting"
     assert result.started.at == f.at(300)
+
+
+def test_a_sigkill_well_after_the_expected_time_says_so():
+    on_time_with_overrun = analyze(
+        deleted_pod(exit_code=137, finished_s=REQUESTED + GRACE + 2, pre_stop=f.sleep_hook(40)),
+        events=[killing("app", REQUESTED)],
+    )
+    late_without_prestop = analyze(
+        deleted_pod(exit_code=137, finished_s=REQUESTED + GRACE + 4),
+        events=[killing("app", REQUESTED)],
+    )
+
+    assert "after the expected SIGKILL" not in on_time_with_overrun.containers[0].verdict_sentence
+    late = late_without_prestop.containers[0]
+    assert late.verdict is Verdict.SIGKILL_AFTER_GRACE
+    assert "about 3s after the expected SIGKILL" in late.verdict_sentence
