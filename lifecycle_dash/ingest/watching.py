@@ -53,6 +53,7 @@ import urllib3
 from django.db import Error as DatabaseError
 
 from lifecycle_dash.ingest import kube
+from lifecycle_dash.ingest.writer import LeaseLostError
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +362,9 @@ class ListWatch:
     def flush(self, resource_version: str | None) -> None:
         try:
             self.processor.flush(resource_version=resource_version)
+        except LeaseLostError as exc:
+            # The flush checks the lease in its own transaction and rolled back.
+            raise LeaseLost(str(exc)) from exc
         except DatabaseError as exc:
             raise StorageTrouble(f"{type(exc).__name__}: {exc}".strip()) from exc
         self.stats.flushes += 1

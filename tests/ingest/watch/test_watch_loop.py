@@ -16,13 +16,6 @@ from tests.ingest.watch.sim import Simulator
 PODS = kube.RESOURCES["pods"]
 
 
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Simulator]:
-    simulator = Simulator(tmp_path)
-    yield simulator
-    simulator.stop()
-
-
 def api_for(sim: Simulator, *, token: str | None = None) -> kube.KubeApi:
     config = kube.load_kubeconfig(sim.kubeconfig)
     if token is not None:
