@@ -163,6 +163,8 @@ class Api:
                 return self._create(request, target)
             raise errors.method_not_allowed()
         if request.method == "GET":
+            if verb == "watch":
+                return self._watch_plan(request, target)
             return self._get(request, target)
         if request.method == "DELETE" and target.subresource is None:
             return self._delete(request, target)
@@ -241,6 +243,18 @@ class Api:
         predicate = self._predicate(request, kind)
         limit = _int_param(request, "limit", 0)
         rv_param = request.query.get("resourceVersion", "")
+        if request.query.get("resourceVersionMatch") and not rv_param:
+            raise errors.invalid(
+                kind,
+                "",
+                [
+                    (
+                        "resourceVersionMatch",
+                        "Forbidden: resourceVersionMatch is forbidden unless "
+                        "resourceVersion is provided",
+                    )
+                ],
+            )
         if rv_param and rv_param != "0":
             requested = _parse_rv(rv_param)
             if requested > self.store.resource_version:
@@ -313,10 +327,14 @@ class Api:
         rv = request.query.get("resourceVersion", "")
         if rv and rv != "0":
             _parse_rv(rv)
+        predicate = self._predicate(request, kind)
+        if target.name is not None:
+            name = target.name
+            predicate = combine(predicate, lambda obj: obj["metadata"]["name"] == name)
         return WatchPlan(
             kind=kind,
             namespace=target.namespace if kind != "namespaces" else None,
-            predicate=self._predicate(request, kind),
+            predicate=predicate,
             resource_version=rv,
             timeout=timeout,
             bookmarks=request.flag("allowWatchBookmarks"),

@@ -1,7 +1,7 @@
 """Command line: run the simulator, or send it a fault.
 
     python -m lifecycle_dash.kubesim --host 127.0.0.1 --port 0 --kubeconfig-out PATH \\
-        --scenario NAME --seed N --speed X [--truth-out FILE]
+        --scenario NAME --seed N --speed X [--truth-out FILE] [--set KEY=VALUE ...]
     python -m lifecycle_dash.kubesim fault URL NAME [--seconds N] [--rule R] \\
         (--token T | --kubeconfig PATH)
 
@@ -39,7 +39,16 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig here")
-    parser.add_argument("--scenario", default="none", help="scenario name, or 'none'")
+    parser.add_argument(
+        "--scenario", default="demo", help="scenario name, or 'none' for an empty cluster"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scenario or cluster option for the engine, e.g. pods=5000 (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--truth-out", type=Path, help="write the scenario's truth log here")
@@ -118,9 +127,19 @@ async def _serve(args: argparse.Namespace, fault_schedule: list[tuple[str, float
         except (ImportError, AttributeError) as exc:
             print(f"kubesim: the scenario engine is not available: {exc}", file=sys.stderr)
             return 2
-        simulation = simulation_class(
-            store, clock, scenario=args.scenario, seed=args.seed, truth_path=args.truth_out
-        )
+        options = dict(item.split("=", 1) for item in args.set if "=" in item)
+        try:
+            simulation = simulation_class(
+                store,
+                clock,
+                scenario=args.scenario,
+                seed=args.seed,
+                truth_path=args.truth_out,
+                **options,
+            )
+        except (ValueError, TypeError) as exc:
+            print(f"kubesim: {exc}", file=sys.stderr)
+            return 2
     await server.start()
     if args.kubeconfig_out is not None:
         write_kubeconfig(args.kubeconfig_out, server.url, server.token)

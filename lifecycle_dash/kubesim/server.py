@@ -81,6 +81,7 @@ class ApiServer:
         self._connections: set[asyncio.StreamWriter] = set()
         self._watches: set[WatchStream] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     @property
     def url(self) -> str:
@@ -104,6 +105,11 @@ class ApiServer:
         self._abort_connections()
         for task in list(self._background):
             task.cancel()
+        # Let connection handlers see their aborted sockets and finish, so none is left to be
+        # cancelled by the loop's shutdown.
+        handlers = [task for task in self._handlers if not task.done()]
+        if handlers:
+            await asyncio.wait(handlers, timeout=2)
 
     async def restart(self, delay: float) -> None:
         await self._close_listener()
@@ -180,6 +186,10 @@ class ApiServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while not writer.is_closing():
                 try:

@@ -50,9 +50,16 @@ Subscriber = Callable[[str, str, dict[str, Any]], None]
 
 
 class Change:
-    """One committed change, as the watch history keeps it."""
+    """One committed change, as watchers receive it and the watch history keeps it.
 
-    __slots__ = ("kind", "line", "namespace", "obj", "prev", "rv", "type")
+    While the change is being delivered it carries the live dicts (``obj``, ``prev``) and the
+    watch line serialized once for every watcher. Afterwards the history keeps only bytes:
+    ``raw`` (shared with the stored object) and ``prev_raw`` (the previous version's ``raw``,
+    itself held by the previous change), so retained history costs about one JSON document per
+    change rather than a dict tree per version. Replays re-parse and re-frame lazily.
+    """
+
+    __slots__ = ("_line", "_obj", "_prev", "kind", "namespace", "prev_raw", "raw", "rv", "type")
 
     def __init__(
         self,
@@ -61,16 +68,43 @@ class Change:
         kind: str,
         namespace: str,
         obj: dict[str, Any],
-        prev: dict[str, Any] | None,
+        prev: Stored | None,
         raw: bytes,
     ) -> None:
         self.rv = rv
         self.type = type_
         self.kind = kind
         self.namespace = namespace
-        self.obj = obj
-        self.prev = prev
-        self.line = b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+        self.raw = raw
+        self.prev_raw = prev.raw if prev is not None else None
+        self._obj: dict[str, Any] | None = obj
+        self._prev: dict[str, Any] | None = prev.obj if prev is not None else None
+        self._line: bytes | None = b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+
+    @property
+    def line(self) -> bytes:
+        """``{"type":..,"object":..}\\n`` as sent on a watch stream."""
+        if self._line is None:
+            return b'{"type":"' + self.type.encode() + b'","object":' + self.raw + b"}\n"
+        return self._line
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            parsed: dict[str, Any] = orjson.loads(self.raw)
+            return parsed
+        return self._obj
+
+    @property
+    def prev(self) -> dict[str, Any] | None:
+        if self._prev is None and self.prev_raw is not None:
+            parsed: dict[str, Any] = orjson.loads(self.prev_raw)
+            return parsed
+        return self._prev
+
+    def settle(self) -> None:
+        """Drop the live references once delivered; the history keeps bytes only."""
+        self._obj = self._prev = self._line = None
 
 
 class Watcher(Protocol):
@@ -244,7 +278,7 @@ class Store:
         meta["resourceVersion"] = str(self._rv)
         raw = orjson.dumps(obj)
         objects[name] = Stored(obj, raw)
-        self._commit(Change(self._rv, MODIFIED, kind, namespace, obj, old, raw))
+        self._commit(Change(self._rv, MODIFIED, kind, namespace, obj, current, raw))
         return obj
 
     def delete(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
@@ -267,7 +301,7 @@ class Store:
         last = dict(stored.obj)
         last["metadata"] = {**stored.obj["metadata"], "resourceVersion": str(self._rv)}
         raw = orjson.dumps(last)
-        self._commit(Change(self._rv, DELETED, kind, ns, last, stored.obj, raw))
+        self._commit(Change(self._rv, DELETED, kind, ns, last, stored, raw))
         return last
 
     # ---- notification ------------------------------------------------------------------------
@@ -337,6 +371,7 @@ class Store:
                     callback(change.type, change.kind, obj)
                 except Exception:
                     log.exception("store subscriber failed on %s %s", change.type, change.kind)
+        change.settle()
 
     def _check_kind(self, kind: str) -> str:
         if kind not in self._items:

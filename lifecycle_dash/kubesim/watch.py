@@ -39,11 +39,6 @@ def event_line(type_: str, obj_raw: bytes) -> bytes:
     return b'{"type":"' + type_.encode() + b'","object":' + obj_raw + b"}\n"
 
 
-def raw_of(change: Change) -> bytes:
-    """The serialized object inside a change's shared watch line."""
-    return change.line[_PREFIX_LEN[change.type] : -2]
-
-
 class TableMode:
     def __init__(self, version: str, include_object: str, clock: SimClock) -> None:
         self.version = version
@@ -107,7 +102,7 @@ class WatchStream:
         if type_ == change.type and self.table_mode is None:
             self._push(change.line, change.obj)
         else:
-            self._push(self._line(type_, change.obj, raw_of(change)), change.obj)
+            self._push(self._line(type_, change.obj, change.raw), change.obj)
         if len(self._buffer) > self.max_backlog:
             self.abort()
 

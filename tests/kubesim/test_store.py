@@ -15,9 +15,11 @@ START = datetime(2026, 3, 1, 12, 0, 0, 750_000, tzinfo=UTC)
 class Recorder:
     def __init__(self) -> None:
         self.changes: list[Change] = []
+        self.lines: list[bytes] = []
 
     def deliver(self, change: Change) -> None:
         self.changes.append(change)
+        self.lines.append(change.line)
 
 
 @pytest.fixture
@@ -128,8 +130,21 @@ def test_watch_line_is_serialized_once_and_shared(store):
     store.watch("pods", store.resource_version, first)
     store.watch("pods", store.resource_version, second)
     store.create("pods", make_pod("a"))
-    assert first.changes[0].line is second.changes[0].line
-    assert first.changes[0].line.startswith(b'{"type":"ADDED","object":{')
+    assert first.lines[0] is second.lines[0]
+    assert first.lines[0].startswith(b'{"type":"ADDED","object":{')
+
+
+def test_history_keeps_bytes_and_replays_parse_them_back(store):
+    pod = store.create("pods", make_pod("a"))
+    start = store.resource_version
+    changed = clone(pod)
+    changed["metadata"]["labels"] = {"app": "v2"}
+    store.update("pods", changed)
+    (replayed,) = store.watch("pods", start, Recorder())
+    assert replayed.obj["metadata"]["labels"] == {"app": "v2"}
+    assert replayed.prev is not None
+    assert replayed.prev["metadata"]["labels"] == {"app": "web"}
+    assert replayed.line.startswith(b'{"type":"MODIFIED","object":{')
 
 
 def test_watch_from_before_the_retained_history_is_expired(store):
