@@ -661,7 +661,9 @@ def analyze_termination(
     deleted_t = _first_transition(transitions, TransitionKind.DELETED)
     deletion_requested = _exact(
         pod.deletion_requested_at,
-        "api:deletionTimestamp-deletionGracePeriodSeconds",
+        "api:deletionTimestamp-deletionGracePeriodSeconds"
+        if pod.deletion_grace_period_seconds is not None
+        else "api:deletionTimestamp (no deletionGracePeriodSeconds; the request was earlier)",
         "no deletionTimestamp",
     )
     deletion_observed = _exact(
