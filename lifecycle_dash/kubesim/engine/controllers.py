@@ -114,7 +114,10 @@ class Owner:
         }
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
-        return self.ctx.store.create("pods", pod)
+        created = self.ctx.store.create("pods", pod)
+        self.manager.serial += 1
+        self.manager.created[created["metadata"]["uid"]] = self.manager.serial
+        return created
 
 
 class ReplicaSet(Owner):
@@ -155,8 +158,10 @@ class ReplicaSet(Owner):
             for _ in range(diff):
                 self.create_pod(self.template, {"pod-template-hash": self.hash})
         elif diff < 0:
-            # controller.ActivePods order: unscheduled, then not ready, then the youngest.
-            active.sort(key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)
+            # controller.ActivePods order: unscheduled, then not ready, then the youngest
+            # (by creation order: creationTimestamps are whole seconds and tie).
+            order = self.manager.created
+            active.sort(key=lambda p: order.get(p["metadata"]["uid"], 0), reverse=True)
             active.sort(key=lambda p: (bool(p["spec"].get("nodeName")), _ready(p)))
             for pod in active[:-diff]:
                 meta = pod["metadata"]
@@ -215,7 +220,11 @@ class Deployment:
         self.reconcile()
 
     def _current_set(self) -> ReplicaSet:
-        pod_hash = template_hash(self.template.text())
+        # The restartedAt stamp is absolute time; hashing the rollout count instead keeps the
+        # names of a replayed run identical.
+        stable = copy.deepcopy(self.template)
+        stable.annotations.pop("kubectl.kubernetes.io/restartedAt", None)
+        pod_hash = template_hash(f"{self.name}/{self.rollouts}/{stable.text()}")
         for rs in self.sets:
             if rs.hash == pod_hash:
                 return rs
@@ -424,6 +433,8 @@ class Controllers:
         self.ctx = ctx
         self.owners: dict[str, Owner] = {}
         self.deployments: list[Deployment] = []
+        self.created: dict[str, int] = {}
+        self.serial = 0
 
     def on_change(self, type_: str, kind: str, pod: dict[str, Any]) -> None:
         if kind != "pods" or self.ctx.bulk:
@@ -435,6 +446,7 @@ class Controllers:
                 continue
             if type_ == "DELETED":
                 owner.pods.pop(meta["uid"], None)
+                self.created.pop(meta["uid"], None)
             else:
                 owner.pods[meta["uid"]] = pod
             owner.poke()

@@ -253,7 +253,7 @@ class Scheduler:
             candidates.sort(
                 key=lambda v: (
                     int(v["spec"].get("priority") or 0),
-                    v["metadata"]["creationTimestamp"],
+                    v["metadata"]["name"],
                 ),
             )
             free_cpu = node.cpu - node.used_cpu
