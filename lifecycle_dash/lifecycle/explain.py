@@ -21,6 +21,16 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+__all__ = [
+    "Explanation",
+    "ReasonKind",
+    "catalogue_keys",
+    "explain",
+    "explain_condition",
+    "explain_exit_code",
+    "explain_signal",
+]
+
 
 class ReasonKind(StrEnum):
     PHASE = "phase"
