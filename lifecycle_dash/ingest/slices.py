@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -149,6 +150,18 @@ def slice_run(
     owner = leases.new_owner()
     if not leases.lease_acquire(stream_id=stream_id, owner=owner, reservation=reservation):
         return "busy"
+    # Machine-readable start and end lines: the lease tests check from the workers' logs that
+    # no two slices of one stream ever overlapped.
+    log.info("watch slice start stream=%s owner=%s at=%.3f", stream_id, owner, time.time())
+    return _slice_run(stream_id, owner, options, enqueue)
+
+
+def _slice_run(
+    stream_id: int,
+    owner: str,
+    options: SliceOptions,
+    enqueue: Callable[[int, str, dict[str, Any]], None] | None,
+) -> str:
     try:
         stream = WatchStream.objects.select_related("cluster").get(pk=stream_id)
     except WatchStream.DoesNotExist:
@@ -191,6 +204,8 @@ def slice_run(
             stop=stop,
         )
     finally:
+        # Logged before the lease is handed over, so a successor always starts after it.
+        log.info("watch slice end stream=%s owner=%s at=%.3f", stream_id, owner, time.time())
         with _running_lock:
             _running.discard(stop)
         api.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -19,9 +20,9 @@ SHORT = slices.SliceOptions(slice_seconds=1.5, read_timeout=5.0, heartbeat_inter
 
 class Enqueued:
     def __init__(self) -> None:
-        self.calls: list[tuple[int, str, dict]] = []
+        self.calls: list[tuple[int, str, dict[str, Any]]] = []
 
-    def __call__(self, stream_id: int, reservation: str, options: dict) -> None:
+    def __call__(self, stream_id: int, reservation: str, options: dict[str, Any]) -> None:
         self.calls.append((stream_id, reservation, options))
 
 
@@ -129,7 +130,7 @@ def test_the_supervisor_enqueues_each_free_stream_once(sim: Simulator) -> None:
 def test_a_broker_failure_when_enqueueing_frees_the_reservation(sim: Simulator) -> None:
     make_cluster(sim)
 
-    def broken(stream_id: int, reservation: str, options: dict) -> None:
+    def broken(stream_id: int, reservation: str, options: dict[str, Any]) -> None:
         raise ConnectionError("redis is down")
 
     assert supervisor.streams_supervise(enqueue=broken) == []

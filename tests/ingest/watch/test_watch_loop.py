@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from lifecycle_dash.ingest import kube, watching
 from tests.ingest.watch.recorder import Database, MemoryContext
@@ -197,7 +194,8 @@ def test_a_malformed_line_is_counted_and_the_stream_goes_on(sim: Simulator) -> N
     result = running.join()
 
     assert result.stats.bad_lines == 1
-    assert len(db.bad_lines) == 1 and db.bad_lines[0].startswith(b'{"type":"MODIFIED"')
+    assert len(db.bad_lines) == 1
+    assert db.bad_lines[0].startswith(b'{"type":"MODIFIED"')
     assert result.stats.reconnects == 0
     assert db.state == sim.pods()
     assert_exact(sim, db)
