@@ -1,0 +1,153 @@
+"""The termination analysis against kubesim's ground truth.
+
+kubesim plays pods that ignore SIGTERM, overrun their preStop, or shut down cleanly, and logs
+the instants the API never shows (SIGTERM, SIGKILL). Feeding what a watcher would receive
+(pods, Events, EndpointSlices, each with its receive time) through snapshot, diff and the
+analysis must give the right verdicts, and every estimate's bounds must contain the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lifecycle_dash.kubesim.clock import SimClock
+from lifecycle_dash.kubesim.engine import Simulation
+from lifecycle_dash.kubesim.store import Store
+from lifecycle_dash.lifecycle.diff import diff
+from lifecycle_dash.lifecycle.endpoints import EndpointObservation, diff_endpoint_slices
+from lifecycle_dash.lifecycle.events import PodEvent, event_from_raw
+from lifecycle_dash.lifecycle.snapshot import PodSnapshot, snapshot_from_pod
+from lifecycle_dash.lifecycle.termination import TerminationAnalysis, Verdict, analyze_termination
+from lifecycle_dash.lifecycle.transitions import Transition
+
+SLACK = timedelta(seconds=1)  # whole-second API times
+
+
+@dataclass
+class Watched:
+    """What a watcher of pods, Events and EndpointSlices would hold afterwards."""
+
+    truth: list[dict[str, Any]]
+    end: datetime
+    last: dict[str, PodSnapshot] = field(default_factory=dict)
+    transitions: dict[str, list[Transition]] = field(default_factory=lambda: defaultdict(list))
+    events: dict[str, list[PodEvent]] = field(default_factory=lambda: defaultdict(list))
+    endpoints: dict[str, list[EndpointObservation]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    uids: dict[str, str] = field(default_factory=dict)
+
+    def analysis(self, name: str) -> TerminationAnalysis:
+        uid = self.uids[name]
+        result = analyze_termination(
+            pod=self.last[uid],
+            transitions=self.transitions[uid],
+            events=self.events[uid],
+            endpoints=self.endpoints[uid],
+            now=self.end,
+        )
+        assert result is not None
+        return result
+
+    def instant(self, what: str, pod: str) -> datetime:
+        (record,) = [r for r in self.truth if r["what"] == what and r["pod"] == pod]
+        return datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
+
+
+async def _play(scenario: str, seconds: float, speed: float) -> Watched:
+    clock = SimClock(speed=speed)
+    store = Store(clock)
+    sim = Simulation(store, clock, scenario=scenario, seed=1)
+    received: list[tuple[datetime, str, str, dict[str, Any]]] = []
+    store.subscribe(lambda t, k, o: received.append((clock.now(), t, k, copy.deepcopy(o))))
+    await sim.start()
+    await asyncio.sleep(seconds / speed)
+    await sim.stop()
+    watched = Watched(truth=list(sim.truth.records), end=clock.now())
+    slices: dict[str, dict[str, Any]] = {}
+    for at, change, kind, obj in received:
+        if kind == "pods":
+            snapshot = snapshot_from_pod(obj)
+            uid = snapshot.uid
+            watched.uids[snapshot.name] = uid
+            deleted = change == "DELETED"
+            watched.transitions[uid] += diff(
+                watched.last.get(uid), snapshot, observed_at=at, deleted=deleted
+            )
+            watched.last[uid] = snapshot
+        elif kind == "events":
+            event = event_from_raw(obj)
+            watched.events[event.involved_uid].append(event)
+        elif kind == "endpointslices":
+            key = obj["metadata"]["name"]
+            deleted = change == "DELETED"
+            for o in diff_endpoint_slices(slices.get(key), obj, observed_at=at, deleted=deleted):
+                watched.endpoints[o.pod_uid].append(o)
+            slices[key] = obj
+    return watched
+
+
+@pytest.fixture(scope="module")
+def sigkill() -> Watched:
+    return asyncio.run(_play("sigkill", 40, speed=100))
+
+
+def test_a_pod_ignoring_sigterm_is_judged_sigkilled_after_its_grace(sigkill):
+    analysis = sigkill.analysis("shell-app")
+
+    [app] = analysis.containers
+    assert analysis.grace_period.value == 10
+    assert app.verdict is Verdict.SIGKILL_AFTER_GRACE
+    assert app.pre_stop_overran is False
+
+
+def test_a_prestop_overrunning_the_grace_is_judged_with_the_extension(sigkill):
+    analysis = sigkill.analysis("slow-prestop")
+
+    [app] = analysis.containers
+    assert app.verdict is Verdict.SIGKILL_AFTER_GRACE
+    assert app.pre_stop_overran is True
+    assert "about 2 s before SIGKILL" in app.verdict_sentence
+
+
+def test_a_graceful_pod_is_a_clean_exit(sigkill):
+    [app] = sigkill.analysis("graceful").containers
+
+    assert app.verdict is Verdict.CLEAN_EXIT
+
+
+@pytest.mark.parametrize("name", ["shell-app", "slow-prestop", "graceful"])
+def test_sigterm_bounds_contain_the_true_instant(sigkill, name):
+    [app] = sigkill.analysis(name).containers
+    truth = sigkill.instant("sigterm", name)
+
+    assert app.sigterm.earliest is not None
+    assert app.sigterm.earliest - SLACK <= truth
+    assert app.sigterm.latest is not None
+    assert truth <= app.sigterm.latest + SLACK
+
+
+@pytest.mark.parametrize("name", ["shell-app", "slow-prestop"])
+def test_the_expected_sigkill_is_the_true_instant_within_a_second(sigkill, name):
+    [app] = sigkill.analysis(name).containers
+    truth = sigkill.instant("sigkill", name)
+
+    assert app.expected_sigkill.earliest is not None
+    assert app.expected_sigkill.latest is not None
+    assert app.expected_sigkill.earliest - SLACK <= truth <= app.expected_sigkill.latest + SLACK
+
+
+@pytest.mark.parametrize("name", ["shell-app", "slow-prestop", "graceful"])
+def test_the_deletion_request_is_the_true_start_within_a_second(sigkill, name):
+    analysis = sigkill.analysis(name)
+    truth = sigkill.instant("termination_start", name)
+
+    assert analysis.deletion_requested.at is not None
+    assert abs((analysis.deletion_requested.at - truth).total_seconds()) <= 1
