@@ -195,6 +195,9 @@ class Pod(models.Model):
     # Compact redacted snapshot, k8s-shaped (snapshots.py): timeline header + cache seed.
     snapshot = models.JSONField(default=_empty_dict)
     resource_version = models.CharField(max_length=64, blank=True, default="")
+    # The last resourceVersions processed for this pod (bounded): a replayed old version is
+    # recognised by equality, since resourceVersions must never be ordered.
+    recent_resource_versions = models.JSONField(default=_empty_list, blank=True)
     first_observed_at = models.DateTimeField()
     last_observed_at = models.DateTimeField()
 

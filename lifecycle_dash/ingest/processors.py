@@ -1,0 +1,1004 @@
+"""Stream processors: raw watch objects -> rows, one transaction per batch.
+
+One processor per (cluster, resource) stream, created by ``processor_for(stream=...)`` and fed
+by the watch side (``watching.py``): ``handle`` for every ADDED/MODIFIED/DELETED object,
+``bad_line`` for unparseable lines, ``begin_relist``/``end_relist`` around a (re)list, and
+``flush`` every 1,000 events / 100 ms / bookmark. ``handle`` only parses (snapshot, event or
+slice extraction, all in ``lifecycle``) and buffers; ``flush`` diffs against the cache and
+writes everything (``writer.py``) plus the checkpoint in ONE transaction, then publishes.
+
+Idempotency (nothing doubled on replays) rests on three facts, not on a unique index (a
+partitioned table's unique index must contain the partition key, and a replay's receive time
+differs from the original's):
+
+1. The checkpoint resourceVersion commits in the same transaction as the rows it covers, so
+   the watch side never resumes from a point before committed data except through a relist.
+2. The diff base (last snapshot per pod, last version per Event, last version per slice) is
+   exactly the committed state: it is loaded from the database on demand (pods a batch
+   mentions, ``_load``), updated only by the flush that writes the rows, and dropped entirely
+   when a flush fails (``_reset``), so the next batch diffs against the database again.
+   ``snapshots.py`` stores a pod snapshot losslessly for this reason.
+3. The lifecycle diff of a state against itself is empty: a replayed or relisted pod version
+   equal to the committed one yields no transition; a replayed Event version adds no
+   occurrence (``occurrences_between``); an unchanged slice adds no observation. A DELETED
+   for a pod already deleted is ignored.
+
+Relist reconciliation: pods alive in the database (or cache) but absent from a completed
+list are recorded deleted "observed by relist", between the last time the stream was known
+complete (``checkpoint_at``) and the end of the list; their final state is unknown. The
+unobserved window itself is stored as an ``ObservationGap``.
+
+Bad input never raises out of ``handle``: it is counted by kind on the ``WatchStream``
+(``bad_input``) and logged with cluster, resource and resourceVersion; the rest of the batch
+is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+from django.db import connection, transaction
+
+from lifecycle_dash.ingest import partitions, writer
+from lifecycle_dash.ingest.models import Pod, Resource, WatchStream
+from lifecycle_dash.ingest.publish import PodPublisher, get_publisher, pod_message
+from lifecycle_dash.ingest.snapshots import snapshot_document, snapshot_from_document
+from lifecycle_dash.ingest.terminations import (
+    EVENT_COLUMNS_SQL,
+    EVENT_FIELDS,
+    event_from_row,
+    recompute_terminations,
+)
+from lifecycle_dash.lifecycle import (
+    PodSnapshot,
+    Transition,
+    diff,
+    format_rfc3339,
+    kubectl_columns,
+    snapshot_from_pod,
+)
+from lifecycle_dash.lifecycle.endpoints import (
+    SERVICE_NAME_LABEL,
+    EndpointObservation,
+    diff_endpoint_slices,
+)
+from lifecycle_dash.lifecycle.events import PodEvent, event_from_raw, occurrences_between
+from lifecycle_dash.lifecycle.kubectl import _print_pod
+from lifecycle_dash.lifecycle.transitions import freeze_detail
+
+__all__ = [
+    "MAX_OBJECT_BYTES",
+    "EventProcessor",
+    "FlushResult",
+    "LeaseLostError",
+    "PodProcessor",
+    "SliceProcessor",
+    "StreamProcessor",
+    "processor_for",
+]
+
+log = logging.getLogger(__name__)
+
+LeaseLostError = writer.LeaseLostError
+
+# The API server's object size limit (reference §8); larger is not something it sends.
+MAX_OBJECT_BYTES = 1_572_864
+_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED"})
+_TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+# Event reasons that are evidence in a termination analysis (reference §3.5, §3.6).
+_TERMINATION_REASONS = frozenset(
+    {
+        "Killing",
+        "FailedPreStopHook",
+        "FailedKillPod",
+        "ExceededGracePeriod",
+        "Evicted",
+        "Preempted",
+        "Preempting",
+        "TaintManagerEviction",
+        "NodeNotReady",
+        "DeadlineExceeded",
+    }
+)
+# Bound on cached Event versions; evicted ones are reloaded from the database on demand.
+_EVENT_CACHE_MAX = 200_000
+_EWMA = 0.3
+# Per pod, how many processed resourceVersions are remembered to recognise replays. Replays
+# come from the watch history (minutes), so a pod's last few dozen versions cover them.
+_RECENT_VERSIONS = 32
+
+
+class StreamProcessor(Protocol):
+    def handle(
+        self, *, event_type: str, obj: dict[str, Any], raw_size: int, received_at: datetime
+    ) -> None: ...
+
+    def bad_line(self, *, error: str, raw_prefix: bytes, received_at: datetime) -> None: ...
+
+    def begin_relist(self, *, started_at: datetime, reason: str) -> None: ...
+
+    def end_relist(self, *, list_resource_version: str, finished_at: datetime) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def flush(self, *, resource_version: str | None) -> FlushResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlushResult:
+    events: int
+    resource_version: str  # the committed checkpoint after this flush
+    transitions: int = 0
+    pods: int = 0
+    occurrences: int = 0
+    endpoint_observations: int = 0
+    terminations: int = 0
+    gaps: int = 0
+    published: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class _Counts:
+    transitions: int = 0
+    pods: int = 0
+    occurrences: int = 0
+    endpoint_observations: int = 0
+    terminations: int = 0
+
+
+@dataclass(slots=True)
+class _Relist:
+    started_at: datetime
+    reason: str
+    seen: set[Any] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _RelistEnd:
+    seen: frozenset[Any]
+    finished_at: datetime
+    # The stream was known complete up to here (None: it never was, e.g. the first list).
+    complete_until: datetime | None
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else format_rfc3339(value)
+
+
+class _BaseProcessor:
+    """Counters, relists, checkpoint and the one-transaction flush shared by all resources."""
+
+    resource: str = ""
+
+    def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
+        cluster = stream.cluster
+        self.stream_id = stream.pk
+        self.cluster_id = cluster.pk
+        self.cluster_name = cluster.name
+        self.lease_owner = stream.lease_owner
+        self._include = frozenset(cluster.namespaces)
+        self._exclude = frozenset(cluster.exclude_namespaces)
+        self._publisher = publisher
+        self._bad: dict[str, int] = {
+            str(k): int(v) for k, v in (stream.bad_input or {}).items() if isinstance(v, int)
+        }
+        self._bad_dirty = False
+        self._checkpoint_rv = stream.resource_version
+        self._checkpoint_at = stream.checkpoint_at
+        self._next_rv: str | None = None
+        self._relist: _Relist | None = None
+        self._relist_end: _RelistEnd | None = None
+        self._gap: tuple[datetime, datetime, str] | None = None
+        self._relists_done = 0
+        self._relist_at: datetime | None = None
+        self._handled = 0
+        self._newest: datetime | None = None
+        self._last_flush = time.monotonic()
+        self._rate: float | None = None
+
+    # --- the watch side's interface ---------------------------------------------------------
+
+    def handle(
+        self, *, event_type: str, obj: dict[str, Any], raw_size: int, received_at: datetime
+    ) -> None:
+        self._handled += 1
+        if self._newest is None or received_at > self._newest:
+            self._newest = received_at
+        rv = ""
+        try:
+            meta = obj.get("metadata") if isinstance(obj, dict) else None
+            if not isinstance(meta, dict):
+                self._bad_input("not_an_object" if not isinstance(obj, dict) else "no_metadata")
+                return
+            raw_rv = meta.get("resourceVersion")
+            rv = raw_rv if isinstance(raw_rv, str) else ""
+            if self._relist is None and rv:
+                self._next_rv = rv
+            if event_type not in _EVENT_TYPES:
+                self._bad_input("unknown_event_type", rv=rv, detail=event_type[:40])
+                return
+            if raw_size > MAX_OBJECT_BYTES:
+                self._bad_input("oversized", rv=rv, detail=f"{raw_size} bytes")
+            namespace = meta.get("namespace")
+            if isinstance(namespace, str) and not self._watches(namespace):
+                return
+            self._accept(deleted=event_type == "DELETED", obj=obj, rv=rv, received_at=received_at)
+        except Exception:
+            # A bug in extraction must not stop the stream: count it, keep the batch.
+            log.exception(
+                "ingest: processing failed cluster=%s resource=%s resourceVersion=%s",
+                self.cluster_name,
+                self.resource,
+                rv,
+            )
+            self._bad_input("processing_error", rv=rv, log_it=False)
+
+    def bad_line(self, *, error: str, raw_prefix: bytes, received_at: datetime) -> None:
+        self._bad_input("unparseable", detail=f"{error[:200]} {raw_prefix[:80]!r}")
+
+    def begin_relist(self, *, started_at: datetime, reason: str) -> None:
+        if self._relist is None:
+            self._relist = _Relist(started_at=started_at, reason=reason)
+        else:
+            # A list restarted (e.g. 410 on an expired continue token): start counting again.
+            self._relist.seen.clear()
+
+    def end_relist(self, *, list_resource_version: str, finished_at: datetime) -> None:
+        relist = self._relist
+        if relist is None:
+            return
+        self._relist = None
+        self._relist_end = _RelistEnd(
+            seen=frozenset(relist.seen),
+            finished_at=finished_at,
+            complete_until=self._checkpoint_at,
+        )
+        if self._checkpoint_at is not None:
+            self._gap = (self._checkpoint_at, finished_at, relist.reason)
+        self._relists_done += 1
+        self._relist_at = finished_at
+        self._next_rv = list_resource_version
+        self._on_relist_end(self._relist_end)
+
+    def pending(self) -> int:
+        return self._handled
+
+    def flush(self, *, resource_version: str | None) -> FlushResult:
+        started = time.monotonic()
+        rv = resource_version
+        if rv is None and self._relist is None:
+            rv = self._next_rv
+        flushed_at = datetime.now(UTC)
+        checkpoint_at = self._relist_at if self._relist_end is not None else self._newest
+        if rv is not None and checkpoint_at is None:
+            checkpoint_at = flushed_at
+        events = self._handled
+        elapsed = started - self._last_flush
+        if events and elapsed > 0:
+            rate = events / elapsed
+            self._rate = rate if self._rate is None else _EWMA * rate + (1 - _EWMA) * self._rate
+        try:
+            partitions.ensure_days(days={flushed_at.date(), *self._days()})
+            with transaction.atomic(), connection.cursor() as wrapper:
+                cursor = wrapper.cursor  # the psycopg cursor: COPY needs it
+                counts = _Counts()
+                messages = self._write(cursor, counts=counts)
+                gaps = self._write_gap(cursor)
+                writer.save_checkpoint(
+                    cursor,
+                    stream_id=self.stream_id,
+                    lease_owner=self.lease_owner,
+                    resource_version=rv,
+                    checkpoint_at=checkpoint_at,
+                    events=events,
+                    events_per_second=self._rate,
+                    last_event_at=self._newest,
+                    flushed_at=flushed_at,
+                    bad_input=self._bad,
+                    relists=self._relists_done,
+                    relist_at=self._relist_at,
+                )
+        except Exception:
+            self._reset()
+            raise
+        self._committed(rv, checkpoint_at)
+        published = 0
+        if messages:
+            publisher = self._publisher if self._publisher is not None else get_publisher()
+            published = publisher.submit(messages)
+        return FlushResult(
+            events=events,
+            resource_version=self._checkpoint_rv,
+            transitions=counts.transitions,
+            pods=counts.pods,
+            occurrences=counts.occurrences,
+            endpoint_observations=counts.endpoint_observations,
+            terminations=counts.terminations,
+            gaps=gaps,
+            published=published,
+            seconds=time.monotonic() - started,
+        )
+
+    # --- shared helpers ---------------------------------------------------------------------
+
+    def _watches(self, namespace: str) -> bool:
+        if self._include and namespace not in self._include:
+            return False
+        return namespace not in self._exclude
+
+    def _bad_input(self, kind: str, *, rv: str = "", detail: str = "", log_it: bool = True) -> None:
+        self._bad[kind] = self._bad.get(kind, 0) + 1
+        if log_it:
+            log.warning(
+                "ingest: bad input (%s) cluster=%s resource=%s resourceVersion=%s %s",
+                kind,
+                self.cluster_name,
+                self.resource,
+                rv or "-",
+                detail,
+            )
+
+    def _write_gap(self, cursor: Any) -> int:
+        if self._gap is None:
+            return 0
+        started, ended, reason = self._gap
+        cursor.execute(
+            "INSERT INTO ingest_observationgap "
+            "(cluster_id, resource, started_at, ended_at, reason, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now())",
+            [self.cluster_id, self.resource, started, ended, f"relist: {reason}"[:2000]],
+        )
+        return 1
+
+    def _committed(self, rv: str | None, checkpoint_at: datetime | None) -> None:
+        if rv is not None:
+            self._checkpoint_rv = rv
+            self._checkpoint_at = checkpoint_at
+        self._handled = 0
+        self._newest = None
+        self._gap = None
+        self._relist_end = None
+        self._relists_done = 0
+        self._relist_at = None
+        self._last_flush = time.monotonic()
+        self._after_commit()
+
+    def _reset(self) -> None:
+        """After a failed flush: forget everything not committed; the watch side replays."""
+        self._handled = 0
+        self._newest = None
+        self._gap = None
+        self._relist = None
+        self._relist_end = None
+        self._relists_done = 0
+        self._relist_at = None
+        self._next_rv = None
+        self._drop_state()
+
+    # --- per resource -----------------------------------------------------------------------
+
+    def _accept(
+        self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
+    ) -> None:
+        raise NotImplementedError
+
+    def _on_relist_end(self, end: _RelistEnd) -> None:
+        """Queue the reconciliation of a finished relist (runs in the next flush)."""
+
+    def _days(self) -> Iterable[Any]:
+        return ()
+
+    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _after_commit(self) -> None:
+        """The written batch is committed: the cache may keep it."""
+
+    def _drop_state(self) -> None:
+        raise NotImplementedError
+
+
+# --- pods --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _PodEntry:
+    snapshot: PodSnapshot
+    first_observed_at: datetime
+    last_observed_at: datetime
+    deleted: bool = False
+    # Versions already processed, newest last (bounded by _RECENT_VERSIONS).
+    versions: list[str] = field(default_factory=list)
+
+    def saw(self, resource_version: str) -> None:
+        self.versions.append(resource_version)
+        if len(self.versions) > _RECENT_VERSIONS:
+            del self.versions[: len(self.versions) - _RECENT_VERSIONS]
+
+
+@dataclass(frozen=True, slots=True)
+class _PodItem:
+    snapshot: PodSnapshot
+    deleted: bool
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class _PodChange:
+    entry: _PodEntry
+    deleted_at: datetime | None = None
+    deleted_not_before: datetime | None = None
+    deletion_source: str = ""
+
+
+class PodProcessor(_BaseProcessor):
+    resource = Resource.PODS.value
+
+    def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
+        super().__init__(stream=stream, publisher=publisher)
+        self._cache: dict[str, _PodEntry] = {}
+        self._items: list[_PodItem | _RelistEnd] = []
+
+    def _accept(
+        self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
+    ) -> None:
+        snapshot = snapshot_from_pod(obj)
+        if not snapshot.uid:
+            self._bad_input("missing_uid", rv=rv, detail="; ".join(snapshot.problems[:3]))
+            return
+        if snapshot.problems:
+            self._bad_input("malformed_fields", rv=rv, detail="; ".join(snapshot.problems[:3]))
+        if self._relist is not None:
+            self._relist.seen.add(snapshot.uid)
+        self._items.append(_PodItem(snapshot, deleted, received_at))
+
+    def _on_relist_end(self, end: _RelistEnd) -> None:
+        self._items.append(end)
+
+    def _days(self) -> Iterable[Any]:
+        days = {item.received_at.date() for item in self._items if isinstance(item, _PodItem)}
+        if self._relist_end is not None:
+            days.add(self._relist_end.finished_at.date())
+        return days
+
+    def _drop_state(self) -> None:
+        self._cache.clear()
+        self._items.clear()
+
+    def _after_commit(self) -> None:
+        self._items.clear()
+        # Deleted pods never come back under the same uid; a stray replay reloads the row.
+        for uid in [uid for uid, entry in self._cache.items() if entry.deleted]:
+            del self._cache[uid]
+
+    def _load(self, cursor: Any, uids: Iterable[str]) -> None:
+        wanted = [uid for uid in set(uids) if uid not in self._cache]
+        if not wanted:
+            return
+        cursor.execute(
+            "SELECT uid, snapshot::text, first_observed_at, last_observed_at, "
+            "deleted_at IS NOT NULL, recent_resource_versions::text FROM ingest_pod "
+            "WHERE cluster_id = %s AND uid = ANY(%s)",
+            [self.cluster_id, wanted],
+        )
+        for uid, document, first, last, deleted, versions in cursor.fetchall():
+            snapshot = snapshot_from_document(orjson.loads(document))
+            self._cache[uid] = _PodEntry(snapshot, first, last, deleted, orjson.loads(versions))
+
+    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (i.snapshot.uid for i in self._items if isinstance(i, _PodItem)))
+        changes: dict[str, _PodChange] = {}
+        rows: list[tuple[Any, ...]] = []
+        dirty: set[str] = set()
+        cluster_id = self.cluster_id
+        for item in self._items:
+            if isinstance(item, _RelistEnd):
+                self._reconcile(cursor, item, changes, rows, dirty)
+                continue
+            snapshot = item.snapshot
+            uid = snapshot.uid
+            entry = self._cache.get(uid)
+            if entry is not None and entry.deleted:
+                continue  # replay of a pod already recorded deleted
+            before = entry.snapshot if entry is not None else None
+            rv = snapshot.resource_version
+            if entry is not None and rv and rv in entry.versions and not item.deleted:
+                continue  # this version was processed already (a replay)
+            transitions = diff(before, snapshot, observed_at=item.received_at, deleted=item.deleted)
+            if entry is None:
+                entry = _PodEntry(snapshot, item.received_at, item.received_at)
+                self._cache[uid] = entry
+            else:
+                entry.snapshot = snapshot
+                entry.last_observed_at = item.received_at
+            if rv:
+                entry.saw(rv)
+            change = changes.get(uid)
+            if change is None:
+                change = changes[uid] = _PodChange(entry)
+            if item.deleted:
+                entry.deleted = True
+                change.deleted_at = item.received_at
+                change.deletion_source = Pod.DeletionSource.WATCH
+            _append_transitions(rows, cluster_id, transitions)
+            if transitions and (
+                item.deleted
+                or snapshot.deletion_timestamp is not None
+                or snapshot.phase in _TERMINAL_PHASES
+                or snapshot.reason
+            ):
+                dirty.add(uid)
+        writer.copy_transitions(cursor, rows)
+        counts.transitions = len(rows)
+        pod_rows = [self._pod_row(change) for change in changes.values()]
+        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows)
+        counts.pods = len(pod_rows)
+        if dirty:
+            counts.terminations = recompute_terminations(
+                cursor, cluster_id=cluster_id, pod_uids=dirty, now=datetime.now(UTC)
+            )
+        return [
+            pod_message(
+                cluster=self.cluster_name,
+                uid=row.uid,
+                namespace=row.namespace,
+                name=row.name,
+                status=row.status,
+                ready=row.ready,
+                restarts=row.restarts,
+                deleted=row.deleted_at is not None,
+            )
+            for row in pod_rows
+        ]
+
+    def _reconcile(
+        self,
+        cursor: Any,
+        end: _RelistEnd,
+        changes: dict[str, _PodChange],
+        rows: list[tuple[Any, ...]],
+        dirty: set[str],
+    ) -> None:
+        cursor.execute(
+            "SELECT uid FROM ingest_pod WHERE cluster_id = %s AND deleted_at IS NULL",
+            [self.cluster_id],
+        )
+        alive = {uid for (uid,) in cursor.fetchall()}
+        alive.update(uid for uid, entry in self._cache.items() if not entry.deleted)
+        gone = sorted(alive - end.seen)
+        self._load(cursor, gone)
+        for uid in gone:
+            entry = self._cache.get(uid)
+            if entry is None or entry.deleted:
+                continue
+            not_before = entry.last_observed_at
+            if end.complete_until is not None and end.complete_until > not_before:
+                not_before = end.complete_until
+            transitions = [
+                replace(
+                    t,
+                    detail=freeze_detail(
+                        {
+                            **t.detail,
+                            "observed_by": "relist",
+                            "not_before": _iso(not_before),
+                            "not_after": _iso(end.finished_at),
+                        }
+                    ),
+                )
+                for t in diff(entry.snapshot, None, observed_at=end.finished_at, deleted=True)
+            ]
+            entry.deleted = True
+            change = changes.get(uid)
+            if change is None:
+                change = changes[uid] = _PodChange(entry)
+            change.deleted_at = end.finished_at
+            change.deleted_not_before = not_before
+            change.deletion_source = Pod.DeletionSource.RELIST
+            _append_transitions(rows, self.cluster_id, transitions)
+            dirty.add(uid)
+
+    def _pod_row(self, change: _PodChange) -> writer.PodRow:
+        entry = change.entry
+        snapshot = entry.snapshot
+        columns = kubectl_columns(snapshot, now=entry.last_observed_at)
+        restarts_text = columns.restarts.partition(" ")[0]
+        restarts = int(restarts_text) if restarts_text.isdigit() else 0
+        # The "(5m ago)" part is rendered from this time; kubectl's rule picks the container.
+        last_restart = _print_pod(snapshot).last_restart if restarts else None
+        deleted_at = change.deleted_at
+        if entry.deleted and deleted_at is None:
+            deleted_at = entry.last_observed_at
+        return writer.PodRow(
+            uid=snapshot.uid,
+            namespace=snapshot.namespace,
+            name=snapshot.name,
+            node_name=snapshot.node_name,
+            owner_kind=snapshot.owner_kind,
+            owner_name=snapshot.owner_name,
+            phase=snapshot.phase,
+            status=columns.status[:128],
+            ready=columns.ready[:16],
+            restarts=restarts,
+            last_restart_at=last_restart,
+            pod_ip=snapshot.pod_ip,
+            labels=orjson.dumps(dict(snapshot.labels)).decode(),
+            qos_class=snapshot.qos_class,
+            created_at=snapshot.creation_timestamp,
+            deletion_requested_at=snapshot.deletion_requested_at,
+            deleted_at=deleted_at,
+            deleted_not_before=change.deleted_not_before,
+            deletion_source=change.deletion_source,
+            snapshot=orjson.dumps(snapshot_document(snapshot)).decode(),
+            resource_version=snapshot.resource_version,
+            recent_resource_versions=orjson.dumps(entry.versions).decode(),
+            first_observed_at=entry.first_observed_at,
+            last_observed_at=entry.last_observed_at,
+        )
+
+
+def _append_transitions(
+    rows: list[tuple[Any, ...]], cluster_id: int, transitions: Sequence[Transition]
+) -> None:
+    dumps = orjson.dumps
+    for t in transitions:
+        row = (
+            t.observed_at,
+            cluster_id,
+            t.pod_uid,
+            t.kind.value,
+            t.subject,
+            None if t.old is None else dumps(t.old).decode(),
+            None if t.new is None else dumps(t.new).decode(),
+            t.at,
+            t.api_time,
+            t.time_source.value,
+            t.key,
+            writer.json_text(t.detail),
+        )
+        # The key holds uid, subject and resourceVersion; old/new are JSON (NUL as \u0000).
+        if (
+            "\x00" in row[10]
+            or (row[5] and "\\u0000" in row[5])
+            or (row[6] and "\\u0000" in row[6])
+        ):
+            row = writer.clean_row(row)
+        rows.append(row)
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _EventItem:
+    event: PodEvent
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class _EventEntry:
+    event: PodEvent
+    first_received_at: datetime
+    last_received_at: datetime
+
+
+class EventProcessor(_BaseProcessor):
+    resource = Resource.EVENTS.value
+
+    def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
+        super().__init__(stream=stream, publisher=publisher)
+        self._cache: dict[str, _EventEntry] = {}
+        self._items: list[_EventItem] = []
+
+    def _accept(
+        self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
+    ) -> None:
+        event = event_from_raw(obj)
+        if event.involved_kind and event.involved_kind != "Pod":
+            return  # not about a pod (the watch should select involvedObject.kind=Pod)
+        if not event.key_base.strip("/"):
+            self._bad_input("missing_uid", rv=rv, detail="; ".join(event.problems[:3]))
+            return
+        if not event.involved_uid:
+            self._bad_input("missing_involved_uid", rv=rv)
+            return
+        if event.problems and any("missing" not in p for p in event.problems):
+            self._bad_input("malformed_fields", rv=rv, detail="; ".join(event.problems[:3]))
+        # DELETED is the TTL expiry: the object's last version, processed like an update.
+        self._items.append(_EventItem(event, received_at))
+
+    def _days(self) -> Iterable[Any]:
+        return {item.received_at.date() for item in self._items}
+
+    def _drop_state(self) -> None:
+        self._cache.clear()
+        self._items.clear()
+
+    def _after_commit(self) -> None:
+        self._items.clear()
+        if len(self._cache) > _EVENT_CACHE_MAX:
+            oldest = sorted(self._cache.items(), key=lambda kv: kv[1].last_received_at)
+            for key, _ in oldest[: len(oldest) // 2]:
+                del self._cache[key]
+
+    def _load(self, cursor: Any, keys: Iterable[str]) -> None:
+        wanted = [key for key in set(keys) if key not in self._cache]
+        if not wanted:
+            return
+        cursor.execute(
+            f"SELECT event_uid, {EVENT_COLUMNS_SQL}, first_received_at, last_received_at "
+            "FROM ingest_podevent WHERE cluster_id = %s AND event_uid = ANY(%s)",
+            [self.cluster_id, wanted],
+        )
+        width = len(EVENT_FIELDS)
+        for row in cursor.fetchall():
+            event = event_from_row(row[0], row[1 : 1 + width])
+            self._cache[row[0]] = _EventEntry(event, row[1 + width], row[2 + width])
+
+    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (item.event.key_base for item in self._items))
+        latest: dict[str, _EventEntry] = {}
+        rows: list[tuple[Any, ...]] = []
+        dirty: set[str] = set()
+        cluster_id = self.cluster_id
+        for item in self._items:
+            event = item.event
+            key = event.key_base
+            entry = self._cache.get(key)
+            previous = entry.event if entry is not None else None
+            occurrences = occurrences_between(previous, event)
+            if previous is None or event.total_count >= previous.total_count:
+                if entry is None:
+                    entry = self._cache[key] = _EventEntry(
+                        event, item.received_at, item.received_at
+                    )
+                else:
+                    entry.event = event
+                    entry.last_received_at = item.received_at
+                latest[key] = entry
+            for o in occurrences:
+                rows.append(
+                    (
+                        item.received_at,
+                        cluster_id,
+                        event.involved_uid,
+                        key,
+                        o.ordinal,
+                        o.key,
+                        o.type[:16],
+                        o.reason[:128],
+                        o.container_name[:253],
+                        o.message,
+                        o.at,
+                        o.earliest,
+                        o.latest,
+                        o.sort_time or item.received_at,
+                        o.time_source,
+                    )
+                )
+            if occurrences and event.reason in _TERMINATION_REASONS:
+                dirty.add(event.involved_uid)
+        writer.copy_occurrences(cursor, rows)
+        counts.occurrences = len(rows)
+        writer.upsert_events(
+            cursor,
+            cluster_id=cluster_id,
+            rows=[_event_row(key, entry) for key, entry in latest.items()],
+        )
+        if dirty:
+            counts.terminations = recompute_terminations(
+                cursor, cluster_id=cluster_id, pod_uids=dirty, now=datetime.now(UTC)
+            )
+        return []
+
+
+def _event_row(key: str, entry: _EventEntry) -> tuple[Any, ...]:
+    event = entry.event
+    values = [getattr(event, name) for name in EVENT_FIELDS]
+    return (key, *values, entry.first_received_at, entry.last_received_at)
+
+
+# --- endpointslices ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _SliceItem:
+    key: tuple[str, str]
+    compact: dict[str, Any]
+    deleted: bool
+    resource_version: str
+    received_at: datetime
+
+
+def _compact_slice(obj: dict[str, Any]) -> dict[str, Any]:
+    """The part of a slice ``diff_endpoint_slices`` reads (it re-validates everything)."""
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    service = labels.get(SERVICE_NAME_LABEL) if isinstance(labels, dict) else None
+    endpoints = obj.get("endpoints")
+    compact_endpoints: Any = endpoints
+    if isinstance(endpoints, list):
+        compact_endpoints = [
+            {"targetRef": e.get("targetRef"), "conditions": e.get("conditions")}
+            if isinstance(e, dict)
+            else e
+            for e in endpoints
+        ]
+    return {
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": {SERVICE_NAME_LABEL: service} if isinstance(service, str) else {},
+        },
+        "endpoints": compact_endpoints,
+    }
+
+
+class SliceProcessor(_BaseProcessor):
+    resource = Resource.ENDPOINTSLICES.value
+
+    def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
+        super().__init__(stream=stream, publisher=publisher)
+        # (namespace, name) -> last compact version; None = known not to exist.
+        self._cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._items: list[_SliceItem | _RelistEnd] = []
+
+    def _accept(
+        self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
+    ) -> None:
+        meta = obj["metadata"]
+        name, namespace = meta.get("name"), meta.get("namespace")
+        if not isinstance(name, str) or not name or not isinstance(namespace, str):
+            self._bad_input("missing_name", rv=rv)
+            return
+        key = (namespace, name)
+        if self._relist is not None:
+            self._relist.seen.add(key)
+        self._items.append(_SliceItem(key, _compact_slice(obj), deleted, rv, received_at))
+
+    def _on_relist_end(self, end: _RelistEnd) -> None:
+        self._items.append(end)
+
+    def _days(self) -> Iterable[Any]:
+        return ()
+
+    def _drop_state(self) -> None:
+        self._cache.clear()
+        self._items.clear()
+
+    def _after_commit(self) -> None:
+        self._items.clear()
+
+    def _load(self, cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
+        wanted = [key for key in set(keys) if key not in self._cache]
+        if not wanted:
+            return
+        for key in wanted:
+            self._cache[key] = None
+        cursor.execute(
+            "SELECT namespace, name, compact::text FROM ingest_endpointslicestate "
+            "WHERE cluster_id = %s AND (namespace, name) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+            [self.cluster_id, [k[0] for k in wanted], [k[1] for k in wanted]],
+        )
+        for namespace, name, compact in cursor.fetchall():
+            self._cache[(namespace, name)] = orjson.loads(compact)
+
+    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (i.key for i in self._items if isinstance(i, _SliceItem)))
+        observations: list[tuple[EndpointObservation, bool]] = []
+        upserts: dict[tuple[str, str], tuple[Any, ...]] = {}
+        deletes: set[tuple[str, str]] = set()
+        for item in self._items:
+            if isinstance(item, _RelistEnd):
+                self._reconcile(cursor, item, observations, upserts, deletes)
+                continue
+            before = self._cache.get(item.key)
+            if item.deleted:
+                # DELETED carries the last state: everything in it (or in ours) is gone.
+                found = diff_endpoint_slices(
+                    before if before is not None else item.compact,
+                    None,
+                    observed_at=item.received_at,
+                    deleted=True,
+                )
+                self._cache[item.key] = None
+                upserts.pop(item.key, None)
+                deletes.add(item.key)
+            else:
+                if before == item.compact:
+                    continue
+                found = diff_endpoint_slices(before, item.compact, observed_at=item.received_at)
+                self._cache[item.key] = item.compact
+                deletes.discard(item.key)
+                upserts[item.key] = (
+                    item.key[0],
+                    item.key[1],
+                    item.resource_version,
+                    orjson.dumps(item.compact).decode(),
+                    item.received_at,
+                )
+            observations.extend((o, False) for o in found)
+        rows = [
+            (
+                self.cluster_id,
+                o.pod_uid,
+                o.namespace,
+                o.slice_name,
+                o.service_name,
+                o.observed_at,
+                o.ready,
+                o.serving,
+                o.terminating,
+                o.removed,
+                by_relist,
+            )
+            for o, by_relist in observations
+        ]
+        writer.copy_endpoint_observations(cursor, rows)
+        counts.endpoint_observations = len(rows)
+        writer.delete_slices(cursor, cluster_id=self.cluster_id, keys=sorted(deletes))
+        writer.upsert_slices(cursor, cluster_id=self.cluster_id, rows=list(upserts.values()))
+        dirty = {o.pod_uid for o, _ in observations if o.withdrawn or o.terminating}
+        if dirty:
+            counts.terminations = recompute_terminations(
+                cursor, cluster_id=self.cluster_id, pod_uids=dirty, now=datetime.now(UTC)
+            )
+        return []
+
+    def _reconcile(
+        self,
+        cursor: Any,
+        end: _RelistEnd,
+        observations: list[tuple[EndpointObservation, bool]],
+        upserts: dict[tuple[str, str], tuple[Any, ...]],
+        deletes: set[tuple[str, str]],
+    ) -> None:
+        cursor.execute(
+            "SELECT namespace, name FROM ingest_endpointslicestate WHERE cluster_id = %s",
+            [self.cluster_id],
+        )
+        known = {(ns, name) for ns, name in cursor.fetchall()}
+        known.update(key for key, value in self._cache.items() if value is not None)
+        gone = sorted(known - end.seen)
+        self._load(cursor, gone)
+        for key in gone:
+            before = self._cache.get(key)
+            if before is None:
+                continue
+            found = diff_endpoint_slices(before, None, observed_at=end.finished_at, deleted=True)
+            observations.extend((o, True) for o in found)
+            self._cache[key] = None
+            upserts.pop(key, None)
+            deletes.add(key)
+
+
+_PROCESSORS: dict[str, type[_BaseProcessor]] = {
+    Resource.PODS.value: PodProcessor,
+    Resource.EVENTS.value: EventProcessor,
+    Resource.ENDPOINTSLICES.value: SliceProcessor,
+}
+
+
+def processor_for(*, stream: WatchStream, publisher: PodPublisher | None = None) -> StreamProcessor:
+    """The processor for one stream; its diff base is loaded from the database on demand.
+
+    ``publisher`` defaults to the process-wide one (``publish.get_publisher``).
+    """
+    try:
+        kind = _PROCESSORS[stream.resource]
+    except KeyError:
+        raise ValueError(f"no processor for resource {stream.resource!r}") from None
+    processor: StreamProcessor = kind(stream=stream, publisher=publisher)
+    return processor

@@ -1,0 +1,154 @@
+"""Termination records: ``lifecycle.termination.analyze_termination`` over stored evidence.
+
+Called inside a processor's flush transaction for the pods whose evidence just changed (a
+deletion, a terminal status, a Killing/Evicted... event, an endpoint withdrawal), after that
+flush's rows are written, so the analysis sees them. Evidence is read in four queries per
+batch whatever the number of pods: pods, their deletion-related transitions, the latest
+version of their Events, their endpoint observations. The analysis is stored whole as JSON
+(the timeline renders it) next to a few columns the incident review filters on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from lifecycle_dash.ingest import writer
+from lifecycle_dash.ingest.snapshots import snapshot_from_document
+from lifecycle_dash.lifecycle import TimeSource, Transition, TransitionKind
+from lifecycle_dash.lifecycle.endpoints import EndpointObservation
+from lifecycle_dash.lifecycle.events import PodEvent
+from lifecycle_dash.lifecycle.termination import analyze_termination
+from lifecycle_dash.lifecycle.transitions import freeze_detail
+
+__all__ = ["EVENT_FIELDS", "event_from_row", "recompute_terminations"]
+
+# The transitions the analysis reads (deletion request, grace history, deletion).
+_KINDS = [
+    TransitionKind.DELETION_REQUESTED.value,
+    TransitionKind.GRACE_SHORTENED.value,
+    TransitionKind.DELETED.value,
+]
+
+# PodEvent fields in ingest_podevent column order (after event_uid).
+EVENT_FIELDS = (
+    "name",
+    "namespace",
+    "resource_version",
+    "involved_uid",
+    "involved_name",
+    "involved_namespace",
+    "field_path",
+    "container_name",
+    "container_list",
+    "type",
+    "reason",
+    "message",
+    "message_truncated",
+    "action",
+    "source_component",
+    "source_host",
+    "reporting_controller",
+    "reporting_instance",
+    "count",
+    "first_timestamp",
+    "last_timestamp",
+    "event_time",
+    "series_count",
+    "series_last_observed_time",
+    "creation_timestamp",
+    "occurred_at",
+    "occurred_at_source",
+)
+EVENT_COLUMNS_SQL = ", ".join(name for name, _ in writer.EVENT_COLUMNS[1 : 1 + len(EVENT_FIELDS)])
+
+
+def event_from_row(key: str, values: Iterable[Any]) -> PodEvent:
+    """A ``PodEvent`` from an ingest_podevent row (event_uid, then EVENT_FIELDS columns)."""
+    # key is the Event's uid, or namespace/name when it had none (uids contain no "/").
+    return PodEvent(uid="" if "/" in key else key, **dict(zip(EVENT_FIELDS, values, strict=True)))
+
+
+def recompute_terminations(
+    cursor: Any, *, cluster_id: int, pod_uids: Iterable[str], now: datetime
+) -> int:
+    """Analyse these pods again and upsert their records; returns how many were written."""
+    uids = sorted(set(pod_uids))
+    if not uids:
+        return 0
+    cursor.execute(
+        "SELECT uid, snapshot::text FROM ingest_pod WHERE cluster_id = %s AND uid = ANY(%s)",
+        [cluster_id, uids],
+    )
+    pods = {uid: snapshot_from_document(orjson.loads(doc)) for uid, doc in cursor.fetchall()}
+    if not pods:
+        return 0
+    found = list(pods)
+    transitions: dict[str, list[Transition]] = defaultdict(list)
+    cursor.execute(
+        "SELECT pod_uid, kind, subject, old::text, new::text, observed_at, key, api_time, "
+        "time_source, detail::text FROM ingest_transition "
+        "WHERE pod_uid = ANY(%s) AND kind = ANY(%s) AND cluster_id = %s ORDER BY observed_at",
+        [found, _KINDS, cluster_id],
+    )
+    for uid, kind, subject, old, new, observed, key, api_time, source, detail in cursor:
+        transitions[uid].append(
+            Transition(
+                pod_uid=uid,
+                kind=TransitionKind(kind),
+                subject=subject,
+                # Django's connection hands jsonb back as text.
+                old=None if old is None else orjson.loads(old),
+                new=None if new is None else orjson.loads(new),
+                observed_at=observed,
+                key=key,
+                api_time=api_time,
+                time_source=TimeSource(source),
+                detail=freeze_detail(orjson.loads(detail)),
+            )
+        )
+    events: dict[str, list[PodEvent]] = defaultdict(list)
+    cursor.execute(
+        f"SELECT event_uid, {EVENT_COLUMNS_SQL} FROM ingest_podevent "
+        "WHERE cluster_id = %s AND pod_uid = ANY(%s)",
+        [cluster_id, found],
+    )
+    for row in cursor:
+        event = event_from_row(row[0], row[1:])
+        events[event.involved_uid].append(event)
+    endpoints: dict[str, list[EndpointObservation]] = defaultdict(list)
+    cursor.execute(
+        "SELECT pod_uid, namespace, slice_name, service_name, observed_at, ready, serving, "
+        "terminating, removed FROM ingest_endpointobservation "
+        "WHERE cluster_id = %s AND pod_uid = ANY(%s) ORDER BY observed_at",
+        [cluster_id, found],
+    )
+    for row in cursor:
+        endpoints[row[0]].append(EndpointObservation(*row))
+    rows: list[tuple[Any, ...]] = []
+    for uid, snapshot in pods.items():
+        analysis = analyze_termination(
+            pod=snapshot,
+            transitions=transitions.get(uid, ()),
+            events=events.get(uid, ()),
+            endpoints=endpoints.get(uid, ()),
+            now=now,
+        )
+        if analysis is None:
+            continue
+        rows.append(
+            (
+                uid,
+                analysis.cause.value,
+                "\n".join(f"{c.name}:{c.verdict.value}"[:300] for c in analysis.containers),
+                analysis.started.at,
+                orjson.dumps(analysis).decode(),
+                now,
+            )
+        )
+    writer.upsert_terminations(cursor, cluster_id=cluster_id, rows=rows)
+    return len(rows)

@@ -1,0 +1,371 @@
+"""Batch SQL for the processors: COPY for history, one multi-row upsert per current-state table.
+
+Every function takes an open cursor and is called inside the flush's single transaction
+(``processors.py``); none commits. No ORM instance is built on this path: at tens of
+thousands of events per second the per-object cost of the ORM is the bottleneck, so rows are
+tuples and statements are a COPY (``ingest_transition``, ``ingest_eventoccurrence``,
+``ingest_endpointobservation``) or one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` per
+table (pods, events, slices, termination records).
+
+``save_checkpoint`` is the last statement of every flush: the resourceVersion commits with the
+data it covers, and when the processor was created under a lease the update is conditional on
+still owning it (a worker that lost its lease writes nothing: ``LeaseLostError`` rolls back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "LeaseLostError",
+    "PodRow",
+    "clean_json",
+    "clean_row",
+    "clean_text",
+    "copy_endpoint_observations",
+    "copy_occurrences",
+    "copy_transitions",
+    "delete_slices",
+    "json_text",
+    "save_checkpoint",
+    "upsert_events",
+    "upsert_pods",
+    "upsert_slices",
+    "upsert_terminations",
+]
+
+
+class LeaseLostError(Exception):
+    """The stream's lease is held by someone else: this flush was rolled back."""
+
+
+def json_text(value: Any) -> str:
+    # MappingProxyType (frozen transition details) is not native to orjson.
+    return clean_json(orjson.dumps(value, default=dict).decode())
+
+
+# PostgreSQL text and jsonb cannot hold NUL; one hostile string must not fail a whole batch.
+def clean_json(text: str) -> str:
+    return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
+
+
+def clean_text(value: str) -> str:
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+def clean_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row with NUL replaced in every string (JSON texts included)."""
+    return tuple(
+        clean_json(clean_text(v)) if type(v) is str and ("\x00" in v or "\\u0000" in v) else v
+        for v in row
+    )
+
+
+TRANSITION_COLUMNS = (
+    "observed_at, cluster_id, pod_uid, kind, subject, old, new, at, api_time, time_source, "
+    "key, detail"
+)
+
+
+def copy_transitions(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with cursor.copy(f"COPY ingest_transition ({TRANSITION_COLUMNS}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+OCCURRENCE_COLUMNS = (
+    "observed_at, cluster_id, pod_uid, event_uid, ordinal, key, type, reason, container_name, "
+    "message, at, earliest, latest, sort_at, time_source"
+)
+
+
+def copy_occurrences(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with cursor.copy(f"COPY ingest_eventoccurrence ({OCCURRENCE_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(clean_row(row))
+
+
+ENDPOINT_COLUMNS = (
+    "cluster_id, pod_uid, namespace, slice_name, service_name, observed_at, ready, serving, "
+    "terminating, removed, by_relist"
+)
+
+
+def copy_endpoint_observations(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with cursor.copy(f"COPY ingest_endpointobservation ({ENDPOINT_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(clean_row(row))
+
+
+@dataclass(slots=True)
+class PodRow:
+    uid: str
+    namespace: str
+    name: str
+    node_name: str
+    owner_kind: str
+    owner_name: str
+    phase: str
+    status: str
+    ready: str
+    restarts: int
+    last_restart_at: datetime | None
+    pod_ip: str
+    labels: str  # JSON text
+    qos_class: str
+    created_at: datetime | None
+    deletion_requested_at: datetime | None
+    deleted_at: datetime | None
+    deleted_not_before: datetime | None
+    deletion_source: str
+    snapshot: str  # JSON text
+    resource_version: str
+    recent_resource_versions: str  # JSON text (a list)
+    first_observed_at: datetime
+    last_observed_at: datetime
+
+
+_POD_COLUMNS = (
+    ("uid", "text"),
+    ("namespace", "text"),
+    ("name", "text"),
+    ("node_name", "text"),
+    ("owner_kind", "text"),
+    ("owner_name", "text"),
+    ("phase", "text"),
+    ("status", "text"),
+    ("ready", "text"),
+    ("restarts", "integer"),
+    ("last_restart_at", "timestamptz"),
+    ("pod_ip", "text"),
+    ("labels", "text"),
+    ("qos_class", "text"),
+    ("created_at", "timestamptz"),
+    ("deletion_requested_at", "timestamptz"),
+    ("deleted_at", "timestamptz"),
+    ("deleted_not_before", "timestamptz"),
+    ("deletion_source", "text"),
+    ("snapshot", "text"),
+    ("resource_version", "text"),
+    ("recent_resource_versions", "text"),
+    ("first_observed_at", "timestamptz"),
+    ("last_observed_at", "timestamptz"),
+)
+_JSON_COLUMNS = frozenset({"labels", "snapshot", "compact", "analysis", "recent_resource_versions"})
+
+
+def _unnest_upsert(
+    *,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    conflict: str,
+    fixed: dict[str, Any],
+    update: str,
+) -> str:
+    names = [name for name, _ in columns]
+    selects = [f"{name}::jsonb" if name in _JSON_COLUMNS else name for name in names]
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+    fixed_names = list(fixed)
+    return (
+        f"INSERT INTO {table} ({', '.join(fixed_names + names)}) "
+        f"SELECT {', '.join(['%s'] * len(fixed_names) + selects)} "
+        f"FROM unnest({arrays}) AS t({', '.join(names)}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+    )
+
+
+_POD_UPSERT = _unnest_upsert(
+    table="ingest_pod",
+    columns=_POD_COLUMNS,
+    conflict="cluster_id, uid",
+    fixed={"cluster_id": None},
+    update=", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name, _ in _POD_COLUMNS
+        if name not in ("uid", "first_observed_at")
+    )
+    + ", first_observed_at = LEAST(ingest_pod.first_observed_at, EXCLUDED.first_observed_at)",
+)
+
+
+def upsert_pods(cursor: Any, *, cluster_id: int, rows: Sequence[PodRow]) -> None:
+    if not rows:
+        return
+    for row in rows:
+        if "\\u0000" in row.snapshot:  # every string of the row is in its snapshot
+            for name, kind in _POD_COLUMNS:
+                if kind == "text":
+                    setattr(row, name, clean_json(clean_text(getattr(row, name))))
+    arrays = [[getattr(row, name) for row in rows] for name, _ in _POD_COLUMNS]
+    cursor.execute(_POD_UPSERT, [cluster_id, *arrays])
+
+
+EVENT_COLUMNS = (
+    ("event_uid", "text"),
+    ("name", "text"),
+    ("namespace", "text"),
+    ("resource_version", "text"),
+    ("pod_uid", "text"),
+    ("pod_name", "text"),
+    ("pod_namespace", "text"),
+    ("field_path", "text"),
+    ("container_name", "text"),
+    ("container_list", "text"),
+    ("type", "text"),
+    ("reason", "text"),
+    ("message", "text"),
+    ("message_truncated", "boolean"),
+    ("action", "text"),
+    ("source_component", "text"),
+    ("source_host", "text"),
+    ("reporting_controller", "text"),
+    ("reporting_instance", "text"),
+    ("count", "integer"),
+    ("first_timestamp", "timestamptz"),
+    ("last_timestamp", "timestamptz"),
+    ("event_time", "timestamptz"),
+    ("series_count", "integer"),
+    ("series_last_observed_time", "timestamptz"),
+    ("creation_timestamp", "timestamptz"),
+    ("occurred_at", "timestamptz"),
+    ("occurred_at_source", "text"),
+    ("first_received_at", "timestamptz"),
+    ("last_received_at", "timestamptz"),
+)
+
+_EVENT_UPSERT = _unnest_upsert(
+    table="ingest_podevent",
+    columns=EVENT_COLUMNS,
+    conflict="cluster_id, event_uid",
+    fixed={"cluster_id": None},
+    update=", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name, _ in EVENT_COLUMNS
+        if name not in ("event_uid", "first_received_at")
+    ),
+)
+
+
+def upsert_events(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    rows = [clean_row(row) for row in rows]
+    arrays = [[row[i] for row in rows] for i in range(len(EVENT_COLUMNS))]
+    cursor.execute(_EVENT_UPSERT, [cluster_id, *arrays])
+
+
+_SLICE_COLUMNS = (
+    ("namespace", "text"),
+    ("name", "text"),
+    ("resource_version", "text"),
+    ("compact", "text"),
+    ("last_observed_at", "timestamptz"),
+)
+_SLICE_UPSERT = _unnest_upsert(
+    table="ingest_endpointslicestate",
+    columns=_SLICE_COLUMNS,
+    conflict="cluster_id, namespace, name",
+    fixed={"cluster_id": None},
+    update="resource_version = EXCLUDED.resource_version, compact = EXCLUDED.compact, "
+    "last_observed_at = EXCLUDED.last_observed_at",
+)
+
+
+def upsert_slices(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    arrays = [[row[i] for row in rows] for i in range(len(_SLICE_COLUMNS))]
+    cursor.execute(_SLICE_UPSERT, [cluster_id, *arrays])
+
+
+def delete_slices(cursor: Any, *, cluster_id: int, keys: Sequence[tuple[str, str]]) -> None:
+    if not keys:
+        return
+    cursor.execute(
+        "DELETE FROM ingest_endpointslicestate WHERE cluster_id = %s AND (namespace, name) IN "
+        "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+        [cluster_id, [k[0] for k in keys], [k[1] for k in keys]],
+    )
+
+
+# (pod_uid, cause, verdicts joined by newlines, started_at, analysis JSON text, computed_at)
+_TERMINATION_WIDTH = 6
+_TERMINATION_UPSERT = (
+    "INSERT INTO ingest_terminationrecord "
+    "(cluster_id, pod_uid, cause, verdicts, started_at, analysis, computed_at) "
+    "SELECT %s, pod_uid, cause, string_to_array(verdicts, E'\\n'), started_at, analysis::jsonb, "
+    "computed_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], "
+    "%s::text[], %s::timestamptz[]) AS t(pod_uid, cause, verdicts, started_at, analysis, "
+    "computed_at) ON CONFLICT (cluster_id, pod_uid) DO UPDATE SET cause = EXCLUDED.cause, "
+    "verdicts = EXCLUDED.verdicts, started_at = EXCLUDED.started_at, "
+    "analysis = EXCLUDED.analysis, computed_at = EXCLUDED.computed_at"
+)
+
+
+def upsert_terminations(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    arrays = [[row[i] for row in rows] for i in range(_TERMINATION_WIDTH)]
+    cursor.execute(_TERMINATION_UPSERT, [cluster_id, *arrays])
+
+
+def save_checkpoint(
+    cursor: Any,
+    *,
+    stream_id: int,
+    lease_owner: str,
+    resource_version: str | None,
+    checkpoint_at: datetime | None,
+    events: int,
+    events_per_second: float | None,
+    last_event_at: datetime | None,
+    flushed_at: datetime,
+    bad_input: dict[str, int],
+    relists: int,
+    relist_at: datetime | None,
+) -> None:
+    """Advance the checkpoint and the stream's stats; the flush's last statement."""
+    sql = (
+        "UPDATE ingest_watchstream SET "
+        "resource_version = COALESCE(%s, resource_version), "
+        "checkpoint_at = CASE WHEN %s::text IS NULL THEN checkpoint_at "
+        "ELSE COALESCE(%s, checkpoint_at) END, "
+        "events_total = events_total + %s, "
+        "events_per_second = COALESCE(%s, events_per_second), "
+        "last_event_at = GREATEST(last_event_at, %s), "
+        "last_flush_at = %s, bad_input = %s::jsonb, "
+        "relists_total = relists_total + %s, "
+        "last_relist_at = COALESCE(%s, last_relist_at) "
+        "WHERE id = %s"
+    )
+    params: list[Any] = [
+        resource_version,
+        resource_version,
+        checkpoint_at,
+        events,
+        events_per_second,
+        last_event_at,
+        flushed_at,
+        json_text(bad_input),
+        relists,
+        relist_at,
+        stream_id,
+    ]
+    if lease_owner:
+        sql += " AND lease_owner = %s"
+        params.append(lease_owner)
+    cursor.execute(sql, params)
+    if cursor.rowcount != 1:
+        raise LeaseLostError(f"stream {stream_id}: lease no longer held by {lease_owner!r}")
