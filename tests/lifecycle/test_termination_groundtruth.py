@@ -24,7 +24,12 @@ from lifecycle_dash.lifecycle.diff import diff
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation, diff_endpoint_slices
 from lifecycle_dash.lifecycle.events import PodEvent, event_from_raw
 from lifecycle_dash.lifecycle.snapshot import PodSnapshot, snapshot_from_pod
-from lifecycle_dash.lifecycle.termination import TerminationAnalysis, Verdict, analyze_termination
+from lifecycle_dash.lifecycle.termination import (
+    TerminationAnalysis,
+    TerminationCause,
+    Verdict,
+    analyze_termination,
+)
 from lifecycle_dash.lifecycle.transitions import Transition
 
 SLACK = timedelta(seconds=1)  # whole-second API times
@@ -151,3 +156,60 @@ def test_the_deletion_request_is_the_true_start_within_a_second(sigkill, name):
 
     assert analysis.deletion_requested.at is not None
     assert abs((analysis.deletion_requested.at - truth).total_seconds()) <= 1
+
+
+def _names(watched: Watched, what: str, prefix: str = "") -> list[str]:
+    return sorted(
+        {r["pod"] for r in watched.truth if r["what"] == what and r["pod"].startswith(prefix)}
+    )
+
+
+@pytest.fixture(scope="module")
+def prestop() -> Watched:
+    return asyncio.run(_play("prestop", 60, speed=100))
+
+
+def test_a_prestop_sleep_longer_than_endpoint_withdrawal_avoids_the_traffic_race(prestop):
+    [name] = _names(prestop, "termination_start", "web-")
+    analysis = prestop.analysis(name)
+
+    [web] = analysis.containers
+    assert web.verdict is Verdict.CLEAN_EXIT
+    assert web.pre_stop_sleep_seconds == 5
+    assert analysis.endpoint_terminating.known
+    assert analysis.endpoint_withdrawn.known
+    assert analysis.traffic_race is False
+    truth = prestop.instant("sigterm", name)
+    assert web.sigterm.earliest is not None
+    assert web.sigterm.latest is not None
+    assert web.sigterm.earliest - SLACK <= truth <= web.sigterm.latest + SLACK
+
+
+def test_a_failed_prestop_widens_the_sigterm_bounds_to_contain_the_truth(prestop):
+    [api] = prestop.analysis("drain-fails").containers
+    truth = prestop.instant("sigterm", "drain-fails")
+
+    assert api.pre_stop_failed
+    assert api.sigterm.at is None
+    assert api.sigterm.earliest is not None
+    assert api.sigterm.latest is not None
+    assert api.sigterm.earliest - SLACK <= truth <= api.sigterm.latest + SLACK
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seconds", "what", "cause"),
+    [
+        ("eviction", 40, "evicted", TerminationCause.KUBELET_EVICTION),
+        ("preemption", 40, "preempted", TerminationCause.SCHEDULER_PREEMPTION),
+        ("nodeloss", 120, "taint_eviction", TerminationCause.TAINT_MANAGER),
+    ],
+)
+def test_endings_that_are_not_plain_deletes_are_recognised(scenario, seconds, what, cause):
+    watched = asyncio.run(_play(scenario, seconds, speed=100))
+    names = _names(watched, what)
+
+    assert names
+    for name in names:
+        analysis = watched.analysis(name)
+        assert analysis.cause is cause, (name, analysis.cause_rule)
+        assert analysis.started.known
