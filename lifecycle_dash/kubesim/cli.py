@@ -40,7 +40,15 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig here")
     parser.add_argument(
-        "--scenario", default="demo", help="scenario name, or 'none' for an empty cluster"
+        "--scenario",
+        default="demo",
+        help="scenario name ('none': an empty cluster whose scheduler and kubelets still run "
+        "the pods clients create)",
+    )
+    parser.add_argument(
+        "--no-engine",
+        action="store_true",
+        help="serve the API only: nothing schedules or runs pods",
     )
     parser.add_argument(
         "--set",
@@ -119,7 +127,7 @@ async def _serve(args: argparse.Namespace, fault_schedule: list[tuple[str, float
         forbidden=args.forbid,
     )
     simulation: Any = None
-    if args.scenario != "none":
+    if not args.no_engine:
         try:
             # Imported lazily: the server runs without the engine (--scenario none).
             engine = importlib.import_module("lifecycle_dash.kubesim.engine")

@@ -9,16 +9,25 @@ from tests.kubesim.schema import invalid_served
 from tests.kubesim.simulator import RunningSimulator
 
 
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[RunningSimulator]:
-    """A running simulator; at teardown every object it served must validate strictly."""
-    simulator = RunningSimulator(tmp_path)
+def _validated(simulator: RunningSimulator) -> Iterator[RunningSimulator]:
     try:
         yield simulator
         problems = invalid_served(simulator.served)
     finally:
         simulator.close()
     assert problems == [], "served objects failing strict Kubernetes schema validation"
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[RunningSimulator]:
+    """A running simulator; at teardown every object it served must validate strictly."""
+    yield from _validated(RunningSimulator(tmp_path))
+
+
+@pytest.fixture
+def fast_sim(tmp_path: Path) -> Iterator[RunningSimulator]:
+    """The same, with simulated time running 60 times faster (for scenario runs)."""
+    yield from _validated(RunningSimulator(tmp_path, speed=60.0))
 
 
 @pytest.fixture

@@ -24,11 +24,18 @@ TOKEN = "test-token"
 
 
 class RunningSimulator:
-    def __init__(self, tmp_path: Path, *, history: int = 10_000, **server_options: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        history: int = 10_000,
+        speed: float = 1.0,
+        **server_options: Any,
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.clock = SimClock()
+        self.clock = SimClock(speed=speed)
         self.store = Store(self.clock, history=history)
         options: dict[str, Any] = {"bookmark_interval": 1.0, "record_served": True}
         options.update(server_options)

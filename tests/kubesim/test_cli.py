@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,6 @@ def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str, Path
             "0",
             "--kubeconfig-out",
             str(kubeconfig),
-            "--scenario",
-            "none",
             "--seed",
             "7",
             "--speed",
@@ -52,7 +51,7 @@ def stop(process: subprocess.Popen[str]) -> int:
 
 
 def test_it_serves_kubectl_through_the_written_kubeconfig_and_stops_on_sigterm(tmp_path):
-    process, url, kubeconfig = start(tmp_path)
+    process, url, kubeconfig = start(tmp_path, "--scenario", "none", "--no-engine")
     try:
         assert read_kubeconfig(kubeconfig)[0] == url
         env = {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
@@ -72,7 +71,7 @@ def test_it_serves_kubectl_through_the_written_kubeconfig_and_stops_on_sigterm(t
 
 
 def test_fault_subcommand_reaches_the_running_server(tmp_path):
-    process, url, kubeconfig = start(tmp_path)
+    process, url, kubeconfig = start(tmp_path, "--no-engine")
     try:
         result = subprocess.run(
             [
@@ -106,3 +105,63 @@ def test_unknown_scenario_engine_or_bad_fault_schedule_fails_fast(tmp_path):
     )
     assert result.returncode == 2
     assert "--fault-every" in result.stderr
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  containers:
+  - name: app
+    image: registry.example/hello:1.0
+"""
+
+
+def test_with_the_engine_a_pod_applied_through_kubectl_runs(tmp_path):
+    truth = tmp_path / "truth.jsonl"
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD)
+    process, _, kubeconfig = start(tmp_path, "--scenario", "none", "--truth-out", str(truth))
+    env = {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def kubectl(*args: str) -> str:
+        result = subprocess.run(
+            ["/usr/bin/kubectl", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    try:
+        kubectl("apply", "-f", str(manifest))
+        deadline = time.monotonic() + 20
+        status = ""
+        while time.monotonic() < deadline and status != "Running":
+            status = kubectl("get", "pod", "hello", "--no-headers").split()[2]
+            time.sleep(0.2)
+        assert status == "Running"
+        assert "Started" in kubectl(
+            "get", "events", "--field-selector", "involvedObject.name=hello"
+        )
+    finally:
+        code = stop(process)
+    assert code == 0
+    assert truth.exists()
+
+
+def test_an_unknown_scenario_is_refused(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "lifecycle_dash.kubesim", "--scenario", "meteor"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown scenario" in result.stderr

@@ -201,3 +201,37 @@ def test_delete_with_grace_period_marks_the_pod(sim, kubectl_env, running_pod):
     missing = kubectl(kubectl_env, "get", "pod", "web-1", check=False)
     assert missing.returncode == 1
     assert 'pods "web-1" not found' in missing.stderr
+
+
+def test_get_pods_watch_table_prints_new_rows(sim, kubectl_env, running_pod):
+    process = subprocess.Popen(
+        [KUBECTL, "get", "pods", "-w"],
+        env=kubectl_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[list[str]] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(seen) < 3:
+            try:
+                seen.append(lines.get(timeout=0.5).split())
+            except queue.Empty:
+                continue
+            if len(seen) == 2:
+                sim.create_pod("web-2")
+    finally:
+        process.kill()
+        process.wait(10)
+    assert seen[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert seen[1][:3] == ["web-1", "1/1", "Running"]
+    assert seen[2][:3] == ["web-2", "0/1", "Pending"]
