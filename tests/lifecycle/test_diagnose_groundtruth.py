@@ -15,7 +15,7 @@ from tests.lifecycle.test_termination_groundtruth import Watched, _play
 
 @functools.cache
 def played(scenario: str, seconds: float) -> Watched:
-    return played(scenario, seconds)
+    return asyncio.run(_play(scenario, seconds, speed=100))
 
 
 def evidence(watched: Watched) -> list[PodEvidence]:
