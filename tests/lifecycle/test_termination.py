@@ -4,6 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
 from lifecycle_dash.lifecycle.events import event_from_raw, latest_event_versions
@@ -849,3 +851,56 @@ def test_a_sigkill_well_after_the_expected_time_says_so():
     late = late_without_prestop.containers[0]
     assert late.verdict is Verdict.SIGKILL_AFTER_GRACE
     assert "about 3s after the expected SIGKILL" in late.verdict_sentence
+
+
+_RULE_KINDS = {"api", "event", "observed", "estimate", "assumed", "unknown"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    phase=st.sampled_from(["Running", "Succeeded", "Failed", "Pending", "Unknown"]),
+    reason=st.sampled_from([None, "Evicted", "DeadlineExceeded", "NodeLost", "Terminated"]),
+    deleting=st.booleans(),
+    deletion_grace=st.sampled_from([0, 1, 10, 30]),
+    exit_code=st.sampled_from([None, 0, 1, 137, 143]),
+    finished=st.integers(min_value=-60, max_value=60),
+    pre_stop=st.sampled_from([None, "sleep", "exec", "http"]),
+    with_killing=st.booleans(),
+    disruption=st.sampled_from([None, "TerminationByKubelet", "PreemptionByScheduler"]),
+)
+def test_any_combination_is_analysed_without_raising_and_every_value_has_a_rule(
+    phase, reason, deleting, deletion_grace, exit_code, finished, pre_stop, with_killing, disruption
+):
+    hook = {"sleep": f.sleep_hook(5), "exec": f.exec_hook(), "http": f.http_hook(), None: None}
+    statuses = (
+        [f.running("app", started_at=5)]
+        if exit_code is None
+        else [f.terminated("app", exit_code, finished_at=REQUESTED + finished)]
+    )
+    conditions = list(TERMINAL_CONDITIONS)
+    if disruption:
+        conditions.append(f.condition("DisruptionTarget", "True", reason=disruption, at_=REQUESTED))
+    raw = f.pod(
+        phase=phase,
+        reason=reason,
+        containers=[f.container("app", pre_stop=hook[pre_stop])],
+        container_statuses=statuses,
+        conditions=conditions,
+        deletion_timestamp=REQUESTED + deletion_grace if deleting else None,
+        deletion_grace=deletion_grace,
+    )
+    events = [killing("app", REQUESTED)] if with_killing else []
+
+    result = analyze_termination(pod=snapshot_from_pod(raw), events=events, now=NOW)
+
+    if result is None:
+        assert not deleting
+        return
+    for c in result.containers:
+        assert c.verdict in set(Verdict)
+        assert c.verdict_sentence
+        for point in (c.kill_started, c.sigterm, c.expected_sigkill, c.exited):
+            assert point.rule.split(":", 1)[0] in _RULE_KINDS
+            if point.earliest is not None and point.latest is not None:
+                assert point.earliest <= point.latest
+    assert result.grace_period.rule.split(":", 1)[0] in _RULE_KINDS
