@@ -1,27 +1,149 @@
-"""WebSocket consumers. Anonymous connections are refused; frames are HTML fragments for htmx."""
+"""WebSocket consumers. Anonymous connections are refused (close code 4401).
+
+``DashboardConsumer`` serves one dashboard page (``/ws/dashboard/?<the page's filters>``):
+
+* connect: parse the filter (invalid -> close 4400), join ONE group (the cluster's group when
+  the filter names a cluster, else all pods), and send the current page and counts as one
+  frame. That frame is also how a reconnecting browser catches up on what it missed.
+* ``pod.changed``: messages carry ids and a few row fields, never HTML. Pods that cannot
+  concern this page (a namespace/cluster/status that does not match, and not shown) are
+  dropped in memory; the rest are gathered for ``COALESCE_SECONDS``, re-read in ONE query
+  (``database_sync_to_async``), filtered, and sent as ONE frame of out-of-band swaps.
+
+Cheap per connection: one group, an in-memory prefilter, at most one pod query per batch and
+a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from lifecycle_dash.live.groups import all_pods_group
+from lifecycle_dash.live.groups import all_pods_group, cluster_group
+from lifecycle_dash.live.render import PageWindow, render_frame
+from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
+
+__all__ = ["COALESCE_SECONDS", "DashboardConsumer", "changed_pods"]
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.1
+
+
+def changed_pods(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The pods a ``pod.changed`` message is about: one (flat fields) or many (``pods``)."""
+    many = event.get("pods")
+    if isinstance(many, list):
+        for item in many:
+            if isinstance(item, Mapping) and isinstance(item.get("uid"), str):
+                yield item
+    elif isinstance(event.get("uid"), str):
+        yield event
+
+
+def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
+    """False only when the message's own fields prove the pod fails the filter."""
+    if fields.get("deleted") is True and not pod_filter.include_deleted:
+        return False
+    for name, wanted in (
+        ("cluster", pod_filter.cluster),
+        ("namespace", pod_filter.namespace),
+        ("status", pod_filter.status),
+        ("phase", pod_filter.phase),
+    ):
+        value = fields.get(name)
+        if wanted and isinstance(value, str) and value != wanted:
+            return False
+    if pod_filter.q:
+        texts = [fields.get(k) for k in ("name", "namespace", "node")]
+        if all(isinstance(t, str) for t in texts) and not any(
+            pod_filter.q.lower() in str(t).lower() for t in texts
+        ):
+            return False
+    return True
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    group: str | None = None
+    window: PageWindow | None = None
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        await self.channel_layer.group_add(all_pods_group(), self.channel_name)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            pod_filter = parse_pod_filter(_QueryLists(query))
+        except FilterError:
+            await self.close(code=4400)
+            return
+        self.pending: set[str] = set()
+        self.flusher: asyncio.Task[None] | None = None
+        self.window = PageWindow(pod_filter)
+        self.group = cluster_group(pod_filter.cluster) if pod_filter.cluster else all_pods_group()
+        # Join before reading the page: a change between the two is then re-read, not lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        frame = await database_sync_to_async(self._initial_frame)()
+        await self.send(text_data=frame)
+
+    def _initial_frame(self) -> str:
+        assert self.window is not None
+        now = datetime.now(UTC)
+        ops = self.window.load(now=now)
+        counts = self.window.counts(now=now, force=True)
+        return render_frame(ops, counts=counts, pod_filter=self.window.pod_filter)
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(all_pods_group(), self.channel_name)
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        flusher = getattr(self, "flusher", None)
+        if flusher is not None:
+            flusher.cancel()
 
     async def pod_changed(self, event: dict[str, Any]) -> None:
-        html = event.get("html")
-        if isinstance(html, str):
-            await self.send(text_data=html)
+        window = self.window
+        if window is None:
+            return
+        shown = window.uids
+        for fields in changed_pods(event):
+            uid = str(fields["uid"])
+            if uid in shown or _may_concern(fields, window.pod_filter):
+                self.pending.add(uid)
+        if self.pending and self.flusher is None:
+            self.flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(COALESCE_SECONDS)
+            while self.pending:
+                uids, self.pending = self.pending, set()
+                frame = await database_sync_to_async(self._batch_frame)(uids)
+                if frame:
+                    await self.send(text_data=frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # One bad batch must not end the connection's updates; the next batch retries.
+            log.exception("dashboard batch failed")
+        finally:
+            self.flusher = None
+
+    def _batch_frame(self, uids: set[str]) -> str:
+        assert self.window is not None
+        return self.window.batch(uids, now=datetime.now(UTC))
+
+
+class _QueryLists(dict[str, list[str]]):
+    """``parse_qs`` output with ``QueryDict``'s ``getlist`` (repeated parameters are errors)."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self.get(name, [])

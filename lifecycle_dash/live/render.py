@@ -1,0 +1,198 @@
+"""The dashboard's live view of one connection: which rows the browser shows, and the frames
+that keep them current.
+
+``PageWindow`` mirrors the browser's table for one WebSocket: the rows of its page in the
+filter's sort order (at most ``limit``), and the page's bounds. A batch of changed pods is
+applied to it in memory, producing row operations (replace in place, insert before a
+neighbour, delete) that ``render_frame`` turns into ONE HTML frame of out-of-band swaps from
+the same ``row`` fragment the page uses.
+
+Everything here is synchronous and is called from the consumer through
+``database_sync_to_async`` (it reads the database and renders templates).
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from lifecycle_dash.ingest.models import Pod
+from lifecycle_dash.web.filters import PodFilter, Sort
+from lifecycle_dash.web.rendering import PodRow, counts_context, pod_row, row_dom_id
+from lifecycle_dash.web.selectors import (
+    StatusCounts,
+    pod_matches,
+    pod_page,
+    pod_sort_key,
+    pod_status_counts,
+    pods_by_uid,
+)
+
+__all__ = ["COUNTS_INTERVAL", "Op", "PageWindow", "render_frame"]
+
+# Counts are one GROUP BY over the filter: refreshed at most this often per filter per process,
+# however many dashboards and batches there are.
+COUNTS_INTERVAL = 2.0
+_counts_cache: dict[tuple[Any, ...], tuple[float, StatusCounts]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    action: str  # replace | insert | delete | refresh
+    row: PodRow | None = None
+    where: str = ""
+    dom_id: str = ""
+    rows: tuple[PodRow, ...] = ()
+
+
+@dataclass(slots=True)
+class PageWindow:
+    pod_filter: PodFilter
+    keys: list[tuple[Any, ...]] = field(default_factory=list)  # sort keys, ascending
+    uids: list[str] = field(default_factory=list)  # same order as keys
+    # Lower bound (exclusive) of the page: the cursor's key; None on the first page.
+    lower: tuple[Any, ...] | None = None
+    # Upper bound (inclusive): the last row's key when more pages follow, else None.
+    upper: tuple[Any, ...] | None = None
+    counts_due_at: float = 0.0
+
+    @property
+    def shown(self) -> set[str]:
+        return set(self.uids)
+
+    def load(self, *, now: datetime) -> list[Op]:
+        """Read the page (1 query) and counts (1 query); a full refresh for a (re)connect."""
+        page = pod_page(pod_filter=self.pod_filter, now=now)
+        self.keys = [pod_sort_key(p, self.pod_filter.sort) for p in page.pods]
+        self.uids = [p.uid for p in page.pods]
+        self.upper = self.keys[-1] if page.next_cursor is not None and self.keys else None
+        cursor = self.pod_filter.after
+        if cursor is not None:
+            self.lower = _cursor_sort_key(cursor.key, cursor.id, self.pod_filter)
+        return [Op("refresh", rows=tuple(pod_row(p, now=now) for p in page.pods))]
+
+    def _in_range(self, key: tuple[Any, ...]) -> bool:
+        if self.lower is not None and key <= self.lower:
+            return False
+        return self.upper is None or key <= self.upper
+
+    def apply(self, pods: list[Pod], gone: set[str], *, now: datetime) -> list[Op]:
+        """Row operations for a batch: ``pods`` re-read, ``gone`` uids no longer in the DB."""
+        ops: list[Op] = []
+        limit = self.pod_filter.limit
+        for uid in gone:
+            if uid in self.uids:
+                self._remove(uid)
+                ops.append(Op("delete", dom_id=row_dom_id(uid)))
+        for pod in pods:
+            was_shown = pod.uid in self.uids
+            old_index = self.uids.index(pod.uid) if was_shown else -1
+            if was_shown:
+                self._remove(pod.uid)
+            key = pod_sort_key(pod, self.pod_filter.sort)
+            if not pod_matches(pod=pod, pod_filter=self.pod_filter, now=now) or not self._in_range(
+                key
+            ):
+                if was_shown:
+                    ops.append(Op("delete", dom_id=row_dom_id(pod.uid)))
+                continue
+            index = bisect.bisect_left(self.keys, key)
+            row = pod_row(pod, now=now)
+            if was_shown and index == old_index:
+                self.keys.insert(index, key)
+                self.uids.insert(index, pod.uid)
+                ops.append(Op("replace", row=row))
+                continue
+            if was_shown:
+                ops.append(Op("delete", dom_id=row_dom_id(pod.uid)))
+            if index >= len(self.uids) and len(self.uids) >= limit:
+                continue  # after the last row of a full page: it belongs to a later page
+            if not self.uids:
+                ops.append(Op("delete", dom_id="pod-empty"))
+            where = (
+                f"beforebegin:#{row_dom_id(self.uids[index])}"
+                if index < len(self.uids)
+                else "beforeend:#pod-rows"
+            )
+            self.keys.insert(index, key)
+            self.uids.insert(index, pod.uid)
+            ops.append(Op("insert", row=row, where=where))
+        # A full page stays full: rows pushed past the end leave (they are on the next page).
+        while len(self.uids) > limit:
+            uid = self.uids.pop()
+            self.keys.pop()
+            self.upper = self.keys[-1]
+            ops.append(Op("delete", dom_id=row_dom_id(uid)))
+        return _collapse(ops)
+
+    def _remove(self, uid: str) -> None:
+        index = self.uids.index(uid)
+        del self.uids[index]
+        del self.keys[index]
+
+    def counts(self, *, now: datetime, force: bool = False) -> StatusCounts | None:
+        """Counts when due (shared per filter across the process), else None (0 or 1 query)."""
+        clock = time.monotonic()
+        if not force and clock < self.counts_due_at:
+            return None
+        self.counts_due_at = clock + COUNTS_INTERVAL
+        key = _counts_key(self.pod_filter)
+        cached = _counts_cache.get(key)
+        if cached is not None and clock - cached[0] < COUNTS_INTERVAL / 2 and not force:
+            return cached[1]
+        counts = pod_status_counts(pod_filter=self.pod_filter, now=now)
+        if len(_counts_cache) > 1000:
+            _counts_cache.clear()
+        _counts_cache[key] = (clock, counts)
+        return counts
+
+    def batch(self, uids: set[str], *, now: datetime) -> str:
+        """Re-read the changed pods (one query) and render the frame ("" if nothing shows)."""
+        pods = pods_by_uid(uids=uids)
+        gone = uids - {p.uid for p in pods}
+        ops = self.apply(pods, gone, now=now)
+        counts = self.counts(now=now) if ops or pods else None
+        return render_frame(ops, counts=counts, pod_filter=self.pod_filter)
+
+
+def _cursor_sort_key(key: tuple[Any, ...], pk: int, pod_filter: PodFilter) -> tuple[Any, ...]:
+    if pod_filter.sort is Sort.AGE:
+        return (-key[0].timestamp(), -pk)
+    if pod_filter.sort is Sort.RESTARTS:
+        return (-key[0], -pk)
+    return (*key, pk)
+
+
+def _counts_key(pod_filter: PodFilter) -> tuple[Any, ...]:
+    return tuple(
+        sorted((k, v) for k, v in pod_filter.params if k not in ("sort", "limit", "status"))
+    )
+
+
+def _collapse(ops: list[Op]) -> list[Op]:
+    """Fold repeated deletes of one row; order is kept (the browser applies ops in sequence)."""
+    seen: set[str] = set()
+    result: list[Op] = []
+    for op in ops:
+        if op.action == "delete":
+            if op.dom_id in seen:
+                continue
+            seen.add(op.dom_id)
+        elif op.row is not None:
+            seen.discard(op.row.dom_id)
+        result.append(op)
+    return result
+
+
+def render_frame(ops: list[Op], *, counts: StatusCounts | None, pod_filter: PodFilter) -> str:
+    if not ops and counts is None:
+        return ""
+    context: dict[str, Any] = {"ops": ops, "counts_oob": counts is not None}
+    if counts is not None:
+        context.update(counts_context(counts, pod_filter=pod_filter))
+    return render_to_string("web/dashboard.html#frame", context)

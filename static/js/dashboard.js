@@ -1,0 +1,110 @@
+/* The live dashboard: connection indicator, WebSocket frames, keyboard navigation. */
+(function () {
+  "use strict";
+
+  // --- connection indicator ------------------------------------------------------------
+  var everOpen = false;
+  function indicate(state, text) {
+    var el = document.getElementById("live-indicator");
+    if (!el) return;
+    el.className = "live live-" + state;
+    el.setAttribute("data-state", state);
+    el.querySelector(".live-text").textContent = text;
+  }
+  document.addEventListener("htmx:wsConnecting", function () {
+    indicate(everOpen ? "reconnecting" : "connecting", everOpen ? "reconnecting…" : "connecting…");
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    everOpen = true;
+    // The consumer sends the current page on every connect, so a reconnect catches up.
+    indicate("connected", "live");
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail && event.detail.event ? event.detail.event.code : 0;
+    // The extension retries 1006/1011/1012/1013 by itself; anything else is final.
+    var retrying = [1006, 1011, 1012, 1013].indexOf(code) >= 0;
+    if (code === 4401) indicate("offline", "signed out");
+    else if (retrying) indicate("reconnecting", "reconnecting…");
+    else if (!document.getElementById("dash-body")) indicate("offline", "offline");
+    else indicate("offline", "offline");
+  });
+  window.addEventListener("offline", function () { indicate("offline", "offline"); });
+
+  // --- frames ------------------------------------------------------------------------
+  // Frames carry rows inside <template> (a bare <tr> cannot stand alone in HTML). The ws
+  // extension's own handler swaps only top-level elements, so the frame goes through
+  // htmx.swap, which also unwraps out-of-band elements from <template>s, exactly like an
+  // HTTP response would.
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    event.preventDefault();
+    var current = currentUid();
+    htmx.swap(event.target, event.detail.message, { swapStyle: "none" });
+    if (current) select(document.getElementById(rowId(current)), false);
+    document.body.setAttribute("data-frames", String(Number(document.body.getAttribute("data-frames") || 0) + 1));
+    document.dispatchEvent(new CustomEvent("dash:frame"));
+  });
+
+  // --- keyboard navigation -------------------------------------------------------------
+  var currentId = null;
+  function rowId(uid) { return "pod-" + uid.replace(/[^A-Za-z0-9-]/g, "_"); }
+  function currentUid() {
+    var row = currentId && document.getElementById(currentId);
+    return row ? row.getAttribute("data-uid") : null;
+  }
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#pod-rows tr.pod")); }
+  function select(row, scroll) {
+    var previous = document.querySelectorAll("#pod-rows tr.is-current");
+    for (var i = 0; i < previous.length; i++) {
+      previous[i].classList.remove("is-current");
+      previous[i].removeAttribute("aria-selected");
+    }
+    if (!row) { currentId = null; return; }
+    row.classList.add("is-current");
+    row.setAttribute("aria-selected", "true");
+    currentId = row.id;
+    if (scroll) row.scrollIntoView({ block: "nearest" });
+  }
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var index = all.indexOf(document.getElementById(currentId));
+    var next = index < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, index + step));
+    select(all[next], true);
+  }
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (target && target.isContentEditable);
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (typing(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (event.key === "/") {
+      var search = document.getElementById("q");
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "j" || event.key === "ArrowDown") {
+      event.preventDefault(); move(1);
+    } else if (event.key === "k" || event.key === "ArrowUp") {
+      event.preventDefault(); move(-1);
+    } else if (event.key === "Enter" && currentId && !(event.target && event.target.closest && event.target.closest("a,button"))) {
+      var row = document.getElementById(currentId);
+      if (row) { event.preventDefault(); window.location.assign(row.getAttribute("data-href")); }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("#pod-rows tr.pod");
+    if (!row) return;
+    if (event.target.closest("a")) return; // the name link navigates itself
+    select(row, false);
+  });
+  document.addEventListener("dblclick", function (event) {
+    var row = event.target.closest && event.target.closest("#pod-rows tr.pod");
+    if (row) window.location.assign(row.getAttribute("data-href"));
+  });
+  // A filter change swaps the whole body: the old highlight no longer exists.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "dash-body") currentId = null;
+  });
+})();
