@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle_dash.kubesim.clock import SimClock
+from lifecycle_dash.kubesim.gctuning import tune_gc
 from lifecycle_dash.kubesim.kubeconfig import read_kubeconfig, write_kubeconfig
 from lifecycle_dash.kubesim.server import FAULTS, ApiServer
 from lifecycle_dash.kubesim.store import Store
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace, fault_schedule: list[tuple[str, float]]) -> int:
+    tune_gc()
     clock = SimClock(speed=args.speed)
     store = Store(clock, history=args.history)
     server = ApiServer(
