@@ -20,10 +20,12 @@ class StreamCut(Exception):
 class RawWatch:
     def __init__(self, url: str, path: str, *, token: str = TOKEN, timeout: float = 10) -> None:
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.sock = socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 80), timeout=timeout
+        )
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
-            "Accept: application/json\r\n\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{auth}Accept: application/json\r\n\r\n"
         )
         self.sock.sendall(request.encode())
         self._raw = b""
@@ -69,6 +71,11 @@ class RawWatch:
             *complete, self._partial = data.split(b"\n")
             self._lines.extend(line for line in complete if line)
         return self._lines.pop(0)
+
+    def expect_line(self, timeout: float = 10) -> bytes:
+        line = self.next_line(timeout)
+        assert line is not None, "the stream ended"
+        return line
 
     def close(self) -> None:
         self.sock.close()

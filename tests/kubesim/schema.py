@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 from kubernetes_validate.utils import latest_version, schema_contents
 from referencing import Registry, Resource
 

@@ -165,3 +165,15 @@ def test_an_unknown_scenario_is_refused(tmp_path):
     )
     assert result.returncode == 2
     assert "unknown scenario" in result.stderr
+
+
+def test_fault_every_drops_watches_periodically(tmp_path):
+    from tests.kubesim.rawwatch import RawWatch, StreamCut
+
+    process, url, _ = start(tmp_path, "--no-engine", "--fault-every", "drop-watches:0.5")
+    try:
+        stream = RawWatch(url, "/api/v1/pods?watch=1&timeoutSeconds=30", token="")
+        with pytest.raises((StreamCut, ConnectionError)):
+            stream.next_line(timeout=5)
+    finally:
+        stop(process)

@@ -7,6 +7,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import orjson
 import pytest
@@ -15,7 +16,7 @@ from tests.kubesim.rawwatch import RawWatch, StreamCut
 from tests.kubesim.simulator import TOKEN
 
 
-def fault(sim, name: str, token: str = TOKEN, **query: object) -> dict:
+def fault(sim, name: str, token: str = TOKEN, **query: object) -> dict[str, Any]:
     params = "&".join(f"{k}={v}" for k, v in query.items())
     request = urllib.request.Request(
         f"{sim.url}/kubesim/faults/{name}?{params}",
@@ -23,7 +24,8 @@ def fault(sim, name: str, token: str = TOKEN, **query: object) -> dict:
         headers={"Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+        result: dict[str, Any] = json.loads(response.read())
+    return result
 
 
 def wait_for_watches(sim, count: int) -> None:
@@ -44,7 +46,7 @@ def open_watch(sim, resource_version: str) -> RawWatch:
 def test_drop_watches_cuts_open_streams_mid_chunk(sim):
     stream = open_watch(sim, str(sim.store.resource_version))
     sim.create_pod("web-1")
-    assert orjson.loads(stream.next_line())["type"] == "ADDED"
+    assert orjson.loads(stream.expect_line())["type"] == "ADDED"
     assert fault(sim, "drop-watches") == {"fault": "drop-watches", "watches": 1}
     with pytest.raises((StreamCut, ConnectionError)):
         stream.next_line(timeout=5)
@@ -56,7 +58,7 @@ def test_compact_makes_older_resource_versions_expire(sim):
     sim.create_pod("web-2")
     fault(sim, "compact")
     stream = RawWatch(sim.url, f"/api/v1/pods?watch=1&resourceVersion={old}")
-    event = orjson.loads(stream.next_line())
+    event = orjson.loads(stream.expect_line())
     assert event["type"] == "ERROR"
     assert event["object"]["code"] == 410
     assert stream.next_line() is None
@@ -70,7 +72,7 @@ def test_stall_holds_events_back_without_closing(sim):
     sim.create_pod("web-1")
     with pytest.raises(socket.timeout):
         stream.next_line(timeout=0.8)
-    event = orjson.loads(stream.next_line(timeout=5))
+    event = orjson.loads(stream.expect_line(timeout=5))
     assert event["object"]["metadata"]["name"] == "web-1"
     assert time.monotonic() - started >= 1.4
 
@@ -79,9 +81,9 @@ def test_malformed_line_arrives_on_open_watches(sim):
     stream = open_watch(sim, str(sim.store.resource_version))
     fault(sim, "malformed-watch-line")
     with pytest.raises(orjson.JSONDecodeError):
-        orjson.loads(stream.next_line())
+        orjson.loads(stream.expect_line())
     sim.create_pod("web-1")
-    assert orjson.loads(stream.next_line())["type"] == "ADDED"
+    assert orjson.loads(stream.expect_line())["type"] == "ADDED"
 
 
 def test_restart_closes_everything_and_reopens_on_the_same_port_with_state(sim):
@@ -118,3 +120,21 @@ def test_unknown_fault_is_404(sim):
     with pytest.raises(urllib.error.HTTPError) as caught:
         fault(sim, "meteor-strike")
     assert caught.value.code == 404
+
+
+def test_a_watch_ends_cleanly_at_its_timeout(sim):
+    stream = RawWatch(sim.url, "/api/v1/pods?watch=1&timeoutSeconds=1")
+    started = time.monotonic()
+    assert stream.next_line(timeout=5) is None
+    assert 0.9 <= time.monotonic() - started < 3
+
+
+def test_watching_one_pod_by_name_ignores_the_others(sim):
+    rv = sim.store.resource_version
+    stream = RawWatch(
+        sim.url, f"/api/v1/namespaces/default/pods/web-2?watch=1&resourceVersion={rv}"
+    )
+    sim.create_pod("web-1")
+    sim.create_pod("web-2")
+    event = orjson.loads(stream.expect_line())
+    assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "web-2")

@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_get_pods_watch_json_streams_changes(sim, kubectl_env, running_pod):
     try:
         decoder = json.JSONDecoder()
         buffer = ""
-        objects: list[dict] = []
+        objects: list[dict[str, Any]] = []
         deadline = time.monotonic() + 20
         created = False
         while time.monotonic() < deadline and len(objects) < 2:
