@@ -1,0 +1,83 @@
+"""The timeline WebSocket (``/ws/pods/<uid>/``): live header, lanes, waterfalls and events.
+
+The ingest publishes ``pod.changed`` to ``pod_group(uid)`` after each commit. Changes are
+coalesced (one render per ``COALESCE_SECONDS`` window, always trailing, so the last state is
+sent) and rendered with the same partials as the page (``views_pod.render_live_fragments``);
+htmx's ws extension swaps each fragment by its id. The zoom window comes from the connect
+URL's query string (``?from=...&to=...``) and is re-read at every render, so a relative window
+(``-15m``) keeps sliding. Anonymous connections are refused (close code 4401).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from lifecycle_dash.live.groups import pod_group
+from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
+
+__all__ = ["TimelineConsumer"]
+
+COALESCE_SECONDS = 0.2
+
+
+def _render(uid: str, params: dict[str, str]) -> str | None:
+    now = timezone.now()
+    try:
+        window = parse_window(params, now=now)
+    except InvalidParameter:
+        return None
+    return render_live_fragments(uid=uid, window=window, now=now)
+
+
+class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    uid: str = ""
+    group: str = ""
+    params: dict[str, str]
+    _pending: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.uid = str(self.scope["url_route"]["kwargs"]["uid"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.params = {k: v[0] for k, v in query.items() if k in ("from", "to") and v}
+        try:
+            parse_window(self.params, now=timezone.now())
+        except InvalidParameter:
+            await self.close(code=4400)
+            return
+        self.group = pod_group(self.uid)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pending
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def pod_changed(self, event: dict[str, Any]) -> None:
+        if event.get("uid") not in (None, self.uid):
+            return
+        # Within the window, later changes ride on the render already scheduled.
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.create_task(self._render_later())
+
+    async def _render_later(self) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        # A change arriving during the render schedules the next one (trailing edge).
+        self._pending = None
+        html = await database_sync_to_async(_render)(self.uid, self.params)
+        if html:
+            await self.send(text_data=html)
