@@ -106,18 +106,37 @@ def response(
     keep_alive: bool = True,
     extra_headers: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
+    head = response_head(
+        code,
+        len(body),
+        content_type=content_type,
+        keep_alive=keep_alive,
+        extra_headers=extra_headers,
+    )
+    return head + body
+
+
+def response_head(
+    code: int,
+    length: int,
+    *,
+    content_type: str = "application/json",
+    keep_alive: bool = True,
+    extra_headers: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """Status line and headers alone: large bodies are written separately, never copied."""
     head = [
         _status_line(code),
         SERVER_HEADER,
         f"Content-Type: {content_type}\r\n".encode(),
-        f"Content-Length: {len(body)}\r\n".encode(),
+        f"Content-Length: {length}\r\n".encode(),
         b"Cache-Control: no-cache, private\r\n",
     ]
     head.extend(f"{name}: {value}\r\n".encode() for name, value in extra_headers)
     if not keep_alive:
         head.append(b"Connection: close\r\n")
     head.append(b"\r\n")
-    return b"".join(head) + body
+    return b"".join(head)
 
 
 def stream_head(code: int, *, content_type: str = "application/json") -> bytes:

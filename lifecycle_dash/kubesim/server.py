@@ -221,13 +221,14 @@ class ApiServer:
         if isinstance(result, WatchPlan):
             return await self._run_watch(result, writer)
         writer.write(
-            httpio.response(
+            httpio.response_head(
                 result.code,
-                result.body,
+                len(result.body),
                 content_type=result.content_type,
                 keep_alive=request.keep_alive,
             )
         )
+        writer.write(result.body)
         await writer.drain()
         return True
 

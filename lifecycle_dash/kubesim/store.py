@@ -187,7 +187,8 @@ class Store:
         if namespace is not None and kind not in CLUSTER_SCOPED:
             spaces = [namespace] if namespace in by_ns else []
         else:
-            spaces = sorted(by_ns)
+            # etcd orders keys as "<namespace>/<name>" strings.
+            spaces = sorted(by_ns, key=lambda space: space + "/")
         items: builtins.list[Stored] = []
         for space in spaces:
             objects = by_ns[space]
