@@ -28,7 +28,7 @@ from lifecycle_dash.kubesim.engine.kubelet import Kubelet
 from lifecycle_dash.kubesim.engine.nodecontroller import NodeController
 from lifecycle_dash.kubesim.engine.nodes import Node, make_nodes
 from lifecycle_dash.kubesim.engine.recorder import Recorder
-from lifecycle_dash.kubesim.engine.scenarios import BUILDERS, DEFAULT_OPTIONS, SCENARIOS
+from lifecycle_dash.kubesim.engine.scenarios import BUILDERS, CHECKS, DEFAULT_OPTIONS, SCENARIOS
 from lifecycle_dash.kubesim.engine.scheduler import Scheduler
 from lifecycle_dash.kubesim.engine.timeline import Timeline
 from lifecycle_dash.kubesim.engine.truth import Truth
@@ -65,6 +65,8 @@ class Simulation:
                 setattr(cluster_options, key, type(current)(value))
             else:
                 self.params[key] = value
+        if scenario in CHECKS:
+            CHECKS[scenario](self.params)
         self.store = store
         self.clock = clock
         self.timeline = Timeline(clock)
@@ -84,6 +86,8 @@ class Simulation:
         self.endpoints = EndpointController(self.ctx)
         self.node_controller = NodeController(self.ctx, self.kubelet, self.scheduler)
         self._unsubscribe: list[Callable[[], None]] = []
+        # Fixed order: owners first, then scheduling, the kubelet, the endpoints.
+        self._components = (self.controllers, self.scheduler, self.kubelet, self.endpoints)
         self.started = False
 
     @property
@@ -104,12 +108,18 @@ class Simulation:
             memory=self.ctx.options.node_memory,
         ):
             self.ctx.nodes[node.name] = node
-        for component in (self.controllers, self.scheduler, self.kubelet, self.endpoints):
-            self._unsubscribe.append(self.store.subscribe(component.on_change))
+        self._unsubscribe.append(self.store.subscribe(self._on_change))
         self.timeline.start()
         self.ctx.recorder.start()
         build = BUILDERS[self.scenario]
         self.timeline.at(self.timeline.origin, lambda: build(self, self.params))
+
+    def _on_change(self, type_: str, kind: str, obj: dict[str, Any]) -> None:
+        if kind != "pods" or self.ctx.bulk:
+            return
+        with self.timeline.instant():
+            for component in self._components:
+                component.on_change(type_, kind, obj)
 
     async def stop(self) -> None:
         self.timeline.stop()

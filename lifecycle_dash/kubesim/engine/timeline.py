@@ -18,7 +18,8 @@ import asyncio
 import heapq
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from lifecycle_dash.kubesim.clock import SimClock
@@ -65,6 +66,20 @@ class Timeline:
 
     def now(self) -> datetime:
         return self._current if self._current is not None else self.clock.now()
+
+    @contextmanager
+    def instant(self) -> Iterator[None]:
+        """Hold ``now()`` still while reacting to something outside the queue (an API call),
+        so that one reaction sees one instant, as a queued callback does."""
+        if self._current is not None:
+            yield
+            return
+        self._current = self.clock.now()
+        try:
+            yield
+        finally:
+            self._current = None
+            self._arm()
 
     def start(self, origin: datetime | None = None) -> None:
         self.origin = origin or self.clock.now()

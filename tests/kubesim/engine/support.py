@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +17,12 @@ from lifecycle_dash.kubesim.engine import Simulation
 from lifecycle_dash.kubesim.store import Store
 
 SCHEMA_VERSION = kubernetes_validate.latest_version()
+
+# kubernetes-validate re-reads and re-parses the schema files on every call (~20 ms); the files
+# do not change, so memoize the reader to validate thousands of objects per test run.
+_utils = importlib.import_module("kubernetes_validate.utils")
+if not hasattr(_utils.schema_contents, "cache_info"):
+    _utils.schema_contents = functools.lru_cache(maxsize=None)(_utils.schema_contents)
 
 
 @dataclass
@@ -86,9 +94,6 @@ async def play(
     await asyncio.sleep(seconds / speed)
     await sim.stop()
     return run
-
-
-_validated: set[int] = set()
 
 
 def validate(obj: dict[str, Any]) -> None:

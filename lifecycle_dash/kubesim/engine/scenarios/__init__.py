@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lifecycle_dash.kubesim.engine.scenarios import behaviours
 from lifecycle_dash.kubesim.engine.scenarios.demo import demo
-from lifecycle_dash.kubesim.engine.scenarios.scale import scale
+from lifecycle_dash.kubesim.engine.scenarios.scale import check_params, scale
 
 if TYPE_CHECKING:
     from lifecycle_dash.kubesim.engine.simulation import Simulation
@@ -42,6 +42,9 @@ BUILDERS: dict[str, Builder] = {
     "rollout": behaviours.rollout,
     "job": behaviours.job,
 }
+
+# Parameter checks run when the Simulation is built, so a bad value fails loudly up front.
+CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {"scale": check_params}
 
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "preemption": {"nodes": 1, "node_cpu": 2.0},

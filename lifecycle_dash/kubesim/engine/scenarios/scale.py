@@ -18,6 +18,7 @@ which keeps 150,000 pods within a few GB.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from lifecycle_dash.kubesim.clock import format_time
@@ -41,13 +42,22 @@ def scale(sim: Simulation, params: dict[str, Any]) -> None:
     """``pods=N`` running pods (default 1,000, at most 150,000) across namespaces and nodes,
     and ``churn=R`` pod events per second (default 50): readiness flips, restarts and pod
     replacements picked by one ticker."""
-    ScaleDriver(sim, int(params.get("pods", 1000)), float(params.get("churn", 50))).start()
+    pods, churn = check_params(params)
+    ScaleDriver(sim, pods, churn).start()
+
+
+def check_params(params: dict[str, Any]) -> tuple[int, float]:
+    pods = int(params.get("pods", 1000))
+    churn = float(params.get("churn", 50))
+    if not 0 <= pods <= MAX_PODS:
+        raise ValueError(f"pods must be between 0 and {MAX_PODS} (the per-cluster limit)")
+    if churn < 0:
+        raise ValueError("churn must not be negative")
+    return pods, churn
 
 
 class ScaleDriver:
     def __init__(self, sim: Simulation, pods: int, churn: float) -> None:
-        if not 0 <= pods <= MAX_PODS:
-            raise ValueError(f"pods must be between 0 and {MAX_PODS}")
         self.sim = sim
         self.ctx = sim.ctx
         self.total = pods
@@ -85,7 +95,9 @@ class ScaleDriver:
             self.ctx.timeline.after(0, lambda: self._load(end))
             return
         self.loaded = True
-        self.ctx.timeline.after(TICK, self._tick)
+        # Loading takes real time; start the churn from the clock's present instead of
+        # replaying the seconds spent loading as a burst.
+        self.ctx.timeline.at(self.ctx.timeline.clock.now() + timedelta(seconds=TICK), self._tick)
 
     def _namespace(self, index: int) -> str:
         ns = f"scale-{index // (PER_NAMESPACE // PER_SET):03d}"

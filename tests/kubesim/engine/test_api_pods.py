@@ -1,0 +1,69 @@
+"""Pods created and deleted through the API are played like scenario pods (scenario none)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from lifecycle_dash.kubesim.clock import SimClock
+from lifecycle_dash.kubesim.deletion import request_pod_deletion
+from lifecycle_dash.kubesim.engine import Simulation
+from lifecycle_dash.kubesim.store import Store
+from tests.kubesim.engine.support import container_status
+
+MANIFEST = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+        "name": "hello",
+        "namespace": "default",
+        "annotations": {
+            "kubesim.lifecycle-dash.io/app.shutdown-seconds": "4",
+            "kubesim.lifecycle-dash.io/app.shutdown-exit-code": "0",
+        },
+    },
+    "spec": {
+        "terminationGracePeriodSeconds": 20,
+        "containers": [
+            {
+                "name": "app",
+                "image": "nginx:1.27",
+                "lifecycle": {"preStop": {"sleep": {"seconds": 3}}},
+            }
+        ],
+    },
+}
+
+
+async def _play() -> tuple[Store, Simulation, list]:
+    clock = SimClock(speed=100)
+    store = Store(clock)
+    sim = Simulation(store, clock, scenario="none", seed=1)
+    history: list = []
+    store.subscribe(lambda t, k, o: history.append((t, o)) if k == "pods" else None)
+    await sim.start()
+    store.create("pods", MANIFEST)
+    await asyncio.sleep(0.1)  # 10 simulated seconds
+    running = store.get("pods", "default", "hello")
+    request_pod_deletion(store, "default", "hello")
+    await asyncio.sleep(0.15)
+    await sim.stop()
+    return store, sim, [running, *[o for _, o in history]]
+
+
+def test_a_pod_applied_through_the_api_is_scheduled_run_and_terminated():
+    store, sim, (running, *history) = asyncio.run(_play())
+    assert running["status"]["phase"] == "Running"
+    assert running["spec"]["nodeName"].startswith("node-")
+    assert container_status(running, "app")["ready"] is True
+    assert store.get("pods", "default", "hello") is None
+    terminal = next(o for o in history if o["status"].get("phase") == "Succeeded")
+    terminated = container_status(terminal, "app")["state"]["terminated"]
+    assert terminated["exitCode"] == 0
+    records = [(r["what"], r["offset"]) for r in sim.truth.records if r["pod"] == "hello"]
+    whats = [w for w, _ in records]
+    assert whats.index("prestop_start") < whats.index("prestop_end") < whats.index("sigterm")
+    offsets = dict(records)
+    assert offsets["sigterm"] - offsets["prestop_start"] == pytest.approx(3, abs=1e-5)
+    assert offsets["exit"] - offsets["sigterm"] == pytest.approx(4, abs=1e-5)
