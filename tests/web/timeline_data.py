@@ -151,15 +151,21 @@ def _seconds_since_t0(moment: datetime) -> float:
 
 
 def sigkill_story(
-    *, uid: str = "5a1e0000-0000-4000-8000-00000000beef", name: str = "web-7d9f8b6c5-sk1ll"
+    *,
+    uid: str = "5a1e0000-0000-4000-8000-00000000beef",
+    name: str = "web-7d9f8b6c5-sk1ll",
+    exit_s: float = 50.0,
 ) -> PodStory:
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
-    return PodStory(uid, "shop", name, base, grace=10, requested_s=40.0, exit_s=50.0)
+    return PodStory(uid, "shop", name, base, grace=10, requested_s=40.0, exit_s=exit_s)
 
 
-def ingest_sigkill_pod(cluster: Cluster, story: PodStory) -> None:
-    """A Deployment pod whose app ignores SIGTERM: deleted with grace 10 s at +40 s, SIGKILLed
-    (exit 137) at +50 s, endpoint terminating at +40.4 s and removed at +41 s, DELETED at +51 s."""
+def ingest_sigkill_pod(
+    cluster: Cluster, story: PodStory, *, exit_code: int = 137, reason: str = "Error"
+) -> None:
+    """A Deployment pod deleted with grace 10 s at +40 s whose app exits at ``exit_s`` (by
+    default: ignores SIGTERM, SIGKILLed with exit 137 at +50 s); endpoint terminating at
+    +40.4 s and removed at +41 s, DELETED 1 s after the exit."""
     b = _seconds_since_t0(story.base)
     assert story.requested_s is not None
     assert story.exit_s is not None
@@ -203,7 +209,7 @@ def ingest_sigkill_pod(cluster: Cluster, story: PodStory) -> None:
         grace=story.grace,
         phase="Failed",
         container_statuses=[
-            f.terminated("app", 137, reason="Error", started_at=b + 4, finished_at=b + ex)
+            f.terminated("app", exit_code, reason=reason, started_at=b + 4, finished_at=b + ex)
         ],
         conditions=f.standard_conditions(at_=b + 1, ready=False, ready_at=b + req + 1),
         **common,
