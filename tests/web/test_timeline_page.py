@@ -51,7 +51,7 @@ def test_a_deleted_pods_timeline_stays_available_with_its_waterfall(
     text = text_of(html)
     assert "app: SIGKILLed at the end of the grace period" in text
     assert "exit 137 (Error)" in text
-    assert "API: deletionTimestamp − grace" in text
+    assert "API: deletionTimestamp \N{MINUS SIGN} grace" in text
     assert "event Killing" in text
     assert "observed: EndpointSlice receive time" in text
     assert "≈ estimate" in text
