@@ -440,13 +440,14 @@ class Controllers:
         if kind != "pods" or self.ctx.bulk:
             return
         meta = pod["metadata"]
+        if type_ == "DELETED":
+            self.created.pop(meta["uid"], None)
         for ref in meta.get("ownerReferences") or ():
             owner = self.owners.get(ref.get("uid", ""))
             if owner is None:
                 continue
             if type_ == "DELETED":
                 owner.pods.pop(meta["uid"], None)
-                self.created.pop(meta["uid"], None)
             else:
                 owner.pods[meta["uid"]] = pod
             owner.poke()
