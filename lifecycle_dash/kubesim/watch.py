@@ -182,30 +182,31 @@ class WatchStream:
         timer: asyncio.TimerHandle | None = None
         try:
             while True:
-                now = loop.time()
-                stalled = now < self._stalled_until
+                stalled = loop.time() < self._stalled_until
                 if not stalled and self._buffer:
                     data = b"".join(self._buffer)
                     self._buffer.clear()
                     writer.write(httpio.chunk(data))
                     await writer.drain()
-                    if self._aborted:
-                        return False
-                    continue
                 if self._aborted or writer.is_closing():
                     return False
                 if self._closing:
                     break
-                if not stalled and now >= next_bookmark:
-                    writer.write(httpio.chunk(self._bookmark(current_rv())))
-                    await writer.drain()
-                    next_bookmark = now + interval
-                    continue
+                now = loop.time()
+                # A bookmark promises that every change up to its resourceVersion was sent, so
+                # it only goes out with nothing left in the buffer.
+                settled = not stalled and not self._buffer
                 if now >= deadline:
-                    if self.bookmarks and not stalled:
+                    if self.bookmarks and settled:
                         # The watch cache sends a last bookmark just before the deadline.
                         writer.write(httpio.chunk(self._bookmark(current_rv())))
                     break
+                if settled and now >= next_bookmark:
+                    writer.write(httpio.chunk(self._bookmark(current_rv())))
+                    await writer.drain()
+                    next_bookmark = now + interval
+                if self._buffer and not stalled:
+                    continue
                 wake_at = min(deadline, next_bookmark)
                 if stalled:
                     wake_at = min(deadline, self._stalled_until)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +15,7 @@ import orjson
 import pytest
 
 from tests.kubesim.rawwatch import RawWatch, StreamCut
-from tests.kubesim.simulator import TOKEN
+from tests.kubesim.simulator import TOKEN, make_pod
 
 
 def fault(sim, name: str, token: str = TOKEN, **query: object) -> dict[str, Any]:
@@ -138,3 +140,33 @@ def test_watching_one_pod_by_name_ignores_the_others(sim):
     sim.create_pod("web-2")
     event = orjson.loads(stream.expect_line())
     assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "web-2")
+
+
+def test_a_busy_watch_still_ends_at_its_timeout(sim):
+    async def flood(seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        i = 0
+        while loop.time() < end:
+            for _ in range(20):
+                sim.store.create("pods", make_pod(f"flood-{i}"))
+                i += 1
+            await asyncio.sleep(0.01)
+
+    producer = threading.Thread(target=sim.run, args=(flood(3.0),), daemon=True)
+    stream = RawWatch(sim.url, "/api/v1/pods?watch=1&timeoutSeconds=1&allowWatchBookmarks=1")
+    started = time.monotonic()
+    producer.start()
+    received = []
+    while (line := stream.next_line(timeout=5)) is not None:
+        received.append(orjson.loads(line))
+    assert time.monotonic() - started < 2.5
+    producer.join(10)
+    added = [e for e in received if e["type"] == "ADDED"]
+    assert added
+    bookmarks = [e for e in received if e["type"] == "BOOKMARK"]
+    if bookmarks:
+        # A bookmark never claims a resourceVersion beyond events still unsent.
+        last_rv = int(bookmarks[-1]["object"]["metadata"]["resourceVersion"])
+        assert last_rv >= int(added[-1]["object"]["metadata"]["resourceVersion"])
+        assert received[-1]["type"] == "BOOKMARK"
