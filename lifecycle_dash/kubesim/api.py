@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from lifecycle_dash.kubesim import discovery, errors, table, validation
+from lifecycle_dash.kubesim.clock import format_time
 from lifecycle_dash.kubesim.defaults import type_meta
 from lifecycle_dash.kubesim.deletion import request_pod_deletion
 from lifecycle_dash.kubesim.httpio import Request
@@ -49,6 +50,7 @@ _ROUTES: list[tuple[re.Pattern[str], str | None]] = [
     (re.compile(_CORE + _NS + r"/(?P<kind>pods|events)$"), None),
     (re.compile(_CORE + _NS + r"/(?P<kind>pods|events)/" + _NAME + "$"), None),
     (re.compile(r"^/api/v1/" + _NS + r"/(?P<kind>pods)/" + _NAME + "/status$"), "status"),
+    (re.compile(r"^/api/v1/" + _NS + r"/(?P<kind>pods)/" + _NAME + "/eviction$"), "eviction"),
     (re.compile(_CORE + r"(?P<kind>namespaces)/" + _NAME + "$"), None),
     (re.compile(_DISCOVERY + r"(?P<kind>endpointslices)$"), None),
     (re.compile(_DISCOVERY + _NS + r"/(?P<kind>endpointslices)$"), None),
@@ -154,6 +156,10 @@ class Api:
             raise errors.not_found_path(path)
         verb = self._verb(request, target)
         self._authorize(verb, target)
+        if target.subresource == "eviction":
+            if request.method != "POST":
+                raise errors.method_not_allowed()
+            return self._evict(request, target)
         if target.name is None:
             if request.method == "GET":
                 if verb == "watch":
@@ -464,6 +470,52 @@ class Api:
         if "resourceVersion" not in patch_meta:
             patched["metadata"].pop("resourceVersion", None)
         return self._update(request, target, patched)
+
+    def _evict(self, request: Request, target: Target) -> Response:
+        """The eviction subresource without PodDisruptionBudgets: mark, then delete gracefully."""
+        body = self._body(request)
+        name, namespace = target.name or "", target.namespace or "default"
+        if (body.get("metadata") or {}).get("name", name) != name:
+            raise errors.bad_request("name in URL does not match name in Eviction object")
+        pod = self.store.get("pods", namespace, name)
+        if pod is None:
+            raise errors.not_found("pods", name)
+        options = body.get("deleteOptions") or {}
+        if not pod["metadata"].get("deletionTimestamp"):
+            marked = clone(pod)
+            status = marked.setdefault("status", {})
+            status["conditions"] = [
+                *(c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"),
+                {
+                    "type": "DisruptionTarget",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": format_time(self.store.clock.now()),
+                    "reason": "EvictionByEvictionAPI",
+                    "message": "Eviction API: evicting",
+                },
+            ]
+            self.store.update("pods", marked)
+        grace = options.get("gracePeriodSeconds")
+        preconditions = options.get("preconditions") or {}
+        request_pod_deletion(
+            self.store,
+            namespace,
+            name,
+            None if grace is None else int(grace),
+            uid=preconditions.get("uid"),
+            resource_version=preconditions.get("resourceVersion"),
+        )
+        return json_response(
+            201,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "code": 201,
+            },
+        )
 
     def _delete(self, request: Request, target: Target) -> Response:
         kind, name = target.kind, target.name or ""

@@ -58,6 +58,15 @@ CORE_RESOURCES: dict[str, Any] = {
             "categories": ["all"],
         },
         {
+            "name": "pods/eviction",
+            "singularName": "",
+            "namespaced": True,
+            "group": "policy",
+            "version": "v1",
+            "kind": "Eviction",
+            "verbs": ["create"],
+        },
+        {
             "name": "pods/status",
             "singularName": "",
             "namespaced": True,

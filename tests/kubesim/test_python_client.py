@@ -354,3 +354,16 @@ def test_discovery_documents(sim):
     assert "discovery.k8s.io" in groups
     endpoint_resources = raw_get(sim, "/apis/discovery.k8s.io/v1")["resources"]
     assert [r["name"] for r in endpoint_resources] == ["endpointslices"]
+
+
+def test_eviction_marks_a_disruption_target_then_deletes_gracefully(sim, v1):
+    sim.create_pod("web-1", node="node-1")
+    eviction = client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="web-1", namespace="default"),
+        delete_options=client.V1DeleteOptions(grace_period_seconds=4),
+    )
+    v1.create_namespaced_pod_eviction("web-1", "default", eviction)
+    pod = v1.read_namespaced_pod("web-1", "default")
+    assert pod.metadata.deletion_grace_period_seconds == 4
+    (condition,) = [c for c in pod.status.conditions if c.type == "DisruptionTarget"]
+    assert (condition.status, condition.reason) == ("True", "EvictionByEvictionAPI")
