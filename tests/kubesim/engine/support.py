@@ -20,7 +20,7 @@ SCHEMA_VERSION = kubernetes_validate.latest_version()
 
 # kubernetes-validate re-reads and re-parses the schema files on every call (~20 ms); the files
 # do not change, so memoize the reader to validate thousands of objects per test run.
-_utils = importlib.import_module("kubernetes_validate.utils")
+_utils: Any = importlib.import_module("kubernetes_validate.utils")
 if not hasattr(_utils.schema_contents, "cache_info"):
     _utils.schema_contents = functools.lru_cache(maxsize=None)(_utils.schema_contents)
 
@@ -44,6 +44,11 @@ class Run:
             and o["metadata"]["namespace"] == namespace
             and o["metadata"]["name"] == name
         ]
+
+    def pod(self, namespace: str, name: str) -> dict[str, Any]:
+        pod = self.store.get("pods", namespace, name)
+        assert pod is not None, f"{namespace}/{name} is not in the store"
+        return pod
 
     def pods(self, namespace: str, prefix: str = "") -> list[dict[str, Any]]:
         return [
@@ -125,12 +130,18 @@ def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
     status = pod.get("status") or {}
     for entry in [*status.get("initContainerStatuses", []), *status.get("containerStatuses", [])]:
         if entry["name"] == name:
-            return entry
-    raise KeyError(name)
+            return dict(entry)
+    raise KeyError(name)  # pragma: no cover
 
 
-def condition(pod: dict[str, Any], type_: str) -> dict[str, Any] | None:
+def maybe_condition(pod: dict[str, Any], type_: str) -> dict[str, Any] | None:
     for entry in (pod.get("status") or {}).get("conditions") or []:
         if entry["type"] == type_:
-            return entry
+            return dict(entry)
     return None
+
+
+def condition(pod: dict[str, Any], type_: str) -> dict[str, Any]:
+    found = maybe_condition(pod, type_)
+    assert found is not None, f"no {type_} condition"
+    return found

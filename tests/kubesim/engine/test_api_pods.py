@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -36,16 +37,17 @@ MANIFEST = {
 }
 
 
-async def _play() -> tuple[Store, Simulation, list]:
+async def _play() -> tuple[Store, Simulation, list[dict[str, Any]]]:
     clock = SimClock(speed=100)
     store = Store(clock)
     sim = Simulation(store, clock, scenario="none", seed=1)
-    history: list = []
+    history: list[tuple[str, dict[str, Any]]] = []
     store.subscribe(lambda t, k, o: history.append((t, o)) if k == "pods" else None)
     await sim.start()
     store.create("pods", MANIFEST)
     await asyncio.sleep(0.1)  # 10 simulated seconds
     running = store.get("pods", "default", "hello")
+    assert running is not None
     request_pod_deletion(store, "default", "hello")
     await asyncio.sleep(0.15)
     await sim.stop()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import orjson
 
 from tests.kubesim.engine.support import play
 
 
-def _sequence(records) -> list[tuple]:
+def _sequence(records: Any) -> list[tuple[Any, ...]]:
     # CronJob children are named after the scheduled minute (absolute time), as in a cluster.
     return [
         (

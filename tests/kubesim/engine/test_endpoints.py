@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -14,13 +15,13 @@ def run() -> Run:
     return asyncio.run(play("prestop", 45, speed=200))
 
 
-def _slices(run: Run) -> list[dict]:
+def _slices(run: Run) -> list[dict[str, Any]]:
     return [o for _, k, o in run.changes if k == "endpointslices"]
 
 
 def _victim(run: Run) -> str:
     (start,) = [r for r in run.truth("termination_start") if r["pod"].startswith("web-")]
-    return start["pod"]
+    return str(start["pod"])
 
 
 def test_one_slice_per_service_labelled_with_the_service_name(run):
@@ -35,7 +36,7 @@ def test_one_slice_per_service_labelled_with_the_service_name(run):
 
 def test_a_deleted_pod_goes_terminating_then_is_removed(run):
     victim = _victim(run)
-    states = []
+    states: list[dict[str, Any] | None] = []
     for obj in _slices(run):
         for endpoint in obj["endpoints"]:
             if endpoint["targetRef"]["name"] == victim:
@@ -79,8 +80,8 @@ def test_a_failing_prestop_hook_records_failed_pre_stop_hook(run):
 
 def test_readiness_flaps_flip_serving_and_emit_unhealthy():
     run = asyncio.run(play("readiness", 80, speed=200))
-    pod = run.store.get("pods", "readiness", "flappy")
-    ready = []
+    pod = run.pod("readiness", "flappy")
+    ready: list[str] = []
     for _, obj in run.pod_history("readiness", "flappy"):
         for cond in obj["status"].get("conditions") or []:
             if cond["type"] == "Ready" and (not ready or ready[-1] != cond["status"]):

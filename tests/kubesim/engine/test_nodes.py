@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ def nodeloss() -> Run:
     return asyncio.run(play("nodeloss", 110, speed=300))
 
 
-def _lost_pods(run: Run) -> list[dict]:
+def _lost_pods(run: Run) -> list[dict[str, Any]]:
     return [p for p in run.pods("nodeloss") if p["spec"].get("nodeName") == "node-2"]
 
 

@@ -77,7 +77,7 @@ def test_oom_killed_job_pods_fail_with_137():
 
 def test_liveness_failures_emit_unhealthy_then_killing_then_restart():
     run = asyncio.run(play("liveness", 60, speed=200))
-    pod = run.store.get("pods", "liveness", "unhealthy")
+    pod = run.pod("liveness", "unhealthy")
     uid = pod["metadata"]["uid"]
     (unhealthy,) = run.events(uid=uid, reason="Unhealthy")
     assert unhealthy["count"] >= 3
@@ -95,7 +95,7 @@ def test_liveness_failures_emit_unhealthy_then_killing_then_restart():
 
 def test_failed_post_start_hook_kills_and_crash_loops():
     run = asyncio.run(play("poststart", 40, speed=200))
-    pod = run.store.get("pods", "poststart", "hooked")
+    pod = run.pod("poststart", "hooked")
     uid = pod["metadata"]["uid"]
     assert run.events(uid=uid, reason="FailedPostStartHook")[0]["message"] == "PostStartHook failed"
     killing = run.events(uid=uid, reason="Killing")

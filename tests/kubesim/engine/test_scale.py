@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ async def _scale(pods: int, churn: float, sim_seconds: float, speed: float):
     clock = SimClock(speed=speed)
     store = Store(clock)
     sim = Simulation(store, clock, scenario="scale", seed=3, pods=pods, churn=churn)
-    changes: list[tuple[str, dict]] = []
+    changes: list[tuple[str, dict[str, Any]]] = []
     await sim.start()
     while not (sim.ctx.extra.get("scale") and sim.ctx.extra["scale"].loaded):
         await asyncio.sleep(0.05)

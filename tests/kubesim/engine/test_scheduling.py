@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.kubesim.engine.support import Run, condition, kubectl_status, play
+from tests.kubesim.engine.support import Run, condition, kubectl_status, maybe_condition, play
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def run() -> Run:
 
 
 def test_a_pod_too_big_for_every_node_stays_pending_unschedulable(run):
-    pod = run.store.get("pods", "unschedulable", "too-big")
+    pod = run.pod("unschedulable", "too-big")
     scheduled = condition(pod, "PodScheduled")
     assert scheduled["status"] == "False"
     assert scheduled["reason"] == "Unschedulable"
@@ -26,7 +26,7 @@ def test_a_pod_too_big_for_every_node_stays_pending_unschedulable(run):
 
 
 def test_failed_scheduling_uses_the_new_events_api_with_a_series(run):
-    pod = run.store.get("pods", "unschedulable", "too-big")
+    pod = run.pod("unschedulable", "too-big")
     (event,) = run.events(uid=pod["metadata"]["uid"], reason="FailedScheduling")
     assert event["type"] == "Warning"
     assert event["reportingComponent"] == "default-scheduler"
@@ -40,7 +40,7 @@ def test_failed_scheduling_uses_the_new_events_api_with_a_series(run):
 
 
 def test_a_node_selector_nobody_matches_is_reported(run):
-    pod = run.store.get("pods", "unschedulable", "no-ssd")
+    pod = run.pod("unschedulable", "no-ssd")
     message = condition(pod, "PodScheduled")["message"]
     assert "3 node(s) didn't match Pod's node affinity/selector" in message
     assert "Preemption is not helpful for scheduling" in message
@@ -66,7 +66,7 @@ def test_preemption_marks_victims_and_binds_the_preemptor():
         for _, k, o in run.changes
         if k == "pods"
         and o["metadata"]["name"].startswith("low-")
-        and (condition(o, "DisruptionTarget") or {}).get("reason") == "PreemptionByScheduler"
+        and (maybe_condition(o, "DisruptionTarget") or {}).get("reason") == "PreemptionByScheduler"
     ]
     names = {v["metadata"]["name"] for v in victims}
     assert len(names) == 2
@@ -77,7 +77,7 @@ def test_preemption_marks_victims_and_binds_the_preemptor():
         assert event["message"].startswith("Preempted by pod ")
         assert event["action"] == "Preempting"
         assert event["related"]["name"] == "critical"
-    critical = run.store.get("pods", "preemption", "critical")
+    critical = run.pod("preemption", "critical")
     assert critical["spec"]["nodeName"] == "node-1"
     assert critical["status"]["phase"] == "Running"
     nominated = [

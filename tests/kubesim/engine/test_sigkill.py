@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ def run() -> Run:
     return asyncio.run(play("sigkill", 40, speed=100))
 
 
-def _terminal(run: Run, name: str) -> dict:
+def _terminal(run: Run, name: str) -> dict[str, Any]:
     """The terminal-status write: the last MODIFIED before the final grace-0 delete."""
     history = run.pod_history("sigkill", name)
     terminal = [o for t, o in history if o["status"].get("phase") in ("Succeeded", "Failed")]
@@ -23,9 +24,10 @@ def _terminal(run: Run, name: str) -> dict:
     return terminal[0]
 
 
-def _requested_at(pod: dict) -> float:
+def _requested_at(pod: dict[str, Any]) -> float:
     meta = pod["metadata"]
-    return parse_time(meta["deletionTimestamp"]).timestamp() - meta["deletionGracePeriodSeconds"]
+    grace = float(meta["deletionGracePeriodSeconds"])
+    return parse_time(meta["deletionTimestamp"]).timestamp() - grace
 
 
 def test_ignored_sigterm_ends_in_sigkill_at_the_end_of_the_grace_period(run):

@@ -26,7 +26,7 @@ def init() -> Run:
 
 
 def _waiting_reasons(run: Run, ns: str, pod: str, container: str) -> list[str]:
-    reasons = []
+    reasons: list[str] = []
     for _, obj in run.pod_history(ns, pod):
         try:
             state = container_status(obj, container)["state"]
@@ -43,7 +43,7 @@ def test_a_missing_image_goes_from_err_image_pull_to_image_pull_back_off(images)
         "ErrImagePull",
         "ImagePullBackOff",
     ]
-    pod = images.store.get("pods", "imagepull", "typo")
+    pod = images.pod("imagepull", "typo")
     assert pod["status"]["phase"] == "Pending"
     assert kubectl_status(pod, images.clock.now())[0] == "ImagePullBackOff"
     uid = pod["metadata"]["uid"]
@@ -58,7 +58,7 @@ def test_a_missing_image_goes_from_err_image_pull_to_image_pull_back_off(images)
 
 
 def test_image_pull_retries_back_off_exponentially(images):
-    pod = images.store.get("pods", "imagepull", "typo")
+    pod = images.pod("imagepull", "typo")
     uid = pod["metadata"]["uid"]
     (pulling,) = images.events(uid=uid, reason="Pulling")
     # Pulls at about 1, 12.5, 34 s: first pull + 1.5 s, then 10 s and 20 s of back-off.
@@ -66,14 +66,14 @@ def test_image_pull_retries_back_off_exponentially(images):
 
 
 def test_an_invalid_image_reference_is_invalid_image_name(images):
-    pod = images.store.get("pods", "imagepull", "bad-name")
+    pod = images.pod("imagepull", "bad-name")
     assert container_status(pod, "web")["state"]["waiting"]["reason"] == "InvalidImageName"
     assert kubectl_status(pod, images.clock.now())[0] == "InvalidImageName"
     assert images.events(uid=pod["metadata"]["uid"], reason="InspectFailed")
 
 
 def test_a_missing_secret_key_is_create_container_config_error(images):
-    pod = images.store.get("pods", "imagepull", "missing-secret")
+    pod = images.pod("imagepull", "missing-secret")
     waiting = container_status(pod, "api")["state"]["waiting"]
     assert waiting["reason"] == "CreateContainerConfigError"
     assert "couldn't find key password" in waiting["message"]
@@ -92,7 +92,7 @@ def test_init_containers_run_one_at_a_time_then_the_app(init):
     assert "Init:0/2" in statuses
     assert "Init:1/2" in statuses
     assert statuses[-1] == "Running"
-    pod = init.store.get("pods", "init", "init-ok")
+    pod = init.pod("init", "init-ok")
     initialized = condition(pod, "Initialized")
     assert initialized["status"] == "True"
 
@@ -103,7 +103,7 @@ def test_a_failing_init_container_crash_loops(init):
     ]
     assert "Init:Error" in statuses
     assert "Init:CrashLoopBackOff" in statuses
-    pod = init.store.get("pods", "init", "init-fails")
+    pod = init.pod("init", "init-fails")
     assert pod["status"]["phase"] == "Pending"
     assert condition(pod, "Initialized")["reason"] == "ContainersNotInitialized"
     assert (
@@ -113,7 +113,7 @@ def test_a_failing_init_container_crash_loops(init):
 
 
 def test_a_failing_init_container_with_restart_never_fails_the_pod(init):
-    pod = init.store.get("pods", "init", "init-fails-never")
+    pod = init.pod("init", "init-fails-never")
     assert pod["status"]["phase"] == "Failed"
     assert kubectl_status(pod, init.clock.now())[0] == "Init:Error"
     assert len(init.truth("start", "init-fails-never")) == 1
@@ -137,7 +137,7 @@ def test_conditions_change_transition_time_only_when_their_status_changes(init):
 
 
 def test_a_running_pod_reports_ips_start_time_and_qos(init):
-    pod = init.store.get("pods", "init", "init-ok")
+    pod = init.pod("init", "init-ok")
     status = pod["status"]
     assert status["podIP"] == status["podIPs"][0]["ip"]
     assert status["hostIP"].startswith("172.18.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ SECONDS = {"demo": 400, "nodeloss": 100, "scale": 20}
 
 @pytest.mark.parametrize("scenario", sorted(set(SCENARIOS) - {"none"}))
 def test_every_written_object_is_schema_valid(scenario):
-    options = {"pods": 300, "churn": 200} if scenario == "scale" else {}
+    options: dict[str, Any] = {"pods": 300, "churn": 200} if scenario == "scale" else {}
     run = asyncio.run(play(scenario, SECONDS.get(scenario, 60), speed=400, **options))
     kinds = set()
     for _, kind, obj in run.changes:

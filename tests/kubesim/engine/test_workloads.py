@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 
-from tests.kubesim.engine.support import Run, condition, kubectl_status, play
+from tests.kubesim.engine.support import Run, kubectl_status, maybe_condition, play
 
 SUFFIX = "[bcdfghjklmnpqrstvwxz2456789]{5}"
 
@@ -17,12 +18,12 @@ def rollout() -> Run:
     return asyncio.run(play("rollout", 60, speed=200))
 
 
-def _ready_count(pods: dict[str, dict]) -> int:
+def _ready_count(pods: dict[str, dict[str, Any]]) -> int:
     return sum(
         1
         for p in pods.values()
         if not p["metadata"].get("deletionTimestamp")
-        and (condition(p, "Ready") or {}).get("status") == "True"
+        and (maybe_condition(p, "Ready") or {}).get("status") == "True"
     )
 
 
@@ -47,7 +48,7 @@ def test_a_rolling_update_never_drops_below_the_replicas_nor_surges_past_one(rol
         if k == "pods" and o["metadata"]["namespace"] == "rollout"
     }
     assert len(hashes) == 2
-    pods: dict[str, dict] = {}
+    pods: dict[str, dict[str, Any]] = {}
     rollout_started = False
     for type_, kind, obj in rollout.changes:
         if kind != "pods":
