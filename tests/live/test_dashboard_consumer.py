@@ -9,50 +9,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from lifecycle_dash.ingest.models import Cluster, WatchStream
-from lifecycle_dash.ingest.processors import processor_for
-from lifecycle_dash.ingest.publish import PodPublisher
 from lifecycle_dash.live import render
 from lifecycle_dash.live.consumers import DashboardConsumer
 from lifecycle_dash.live.render import PageWindow
 from lifecycle_dash.web.filters import parse_pod_filter
 from tests.lifecycle import podfactory as f
+from tests.web.dashboard_factories import Feed
 
 pytestmark = [pytest.mark.integration]
-
-
-class Feed:
-    """One cluster's pod stream through the real processor and publisher."""
-
-    def __init__(self) -> None:
-        self.cluster_name = f"c-{uuid.uuid4().hex[:10]}"
-        cluster = Cluster.objects.create(name=self.cluster_name, source=Cluster.Source.SIMULATOR)
-        stream = WatchStream.objects.create(cluster=cluster, resource="pods")
-        stream = WatchStream.objects.select_related("cluster").get(pk=stream.pk)
-        self.publisher = PodPublisher(min_interval=0)
-        self.processor = processor_for(stream=stream, publisher=self.publisher)
-        self.rv = 1000
-
-    def send(self, *events: tuple[str, dict[str, Any]]) -> None:
-        for event_type, obj in events:
-            self.rv += 1
-            obj["metadata"]["resourceVersion"] = str(self.rv)
-            raw = orjson.dumps(obj)
-            self.processor.handle(
-                event_type=event_type,
-                obj=orjson.loads(raw),
-                raw_size=len(raw),
-                received_at=datetime.now(UTC),
-            )
-        self.processor.flush(resource_version=None)
-        assert self.publisher.wait_idle(5)
 
 
 def uid(n: int) -> str:

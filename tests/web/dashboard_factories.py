@@ -1,4 +1,6 @@
-"""Pod rows for dashboard tests, written through the models (current state only)."""
+"""Pods for dashboard tests: rows written through the models (``make_pod``: current state
+only, fast, any column value) or through the real ingest path (``Feed``: pod JSON ->
+processor -> one transaction -> ``pod.changed`` published after commit)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lifecycle_dash.ingest.models import Cluster, Pod
+import orjson
+
+from lifecycle_dash.ingest.models import Cluster, Pod, WatchStream
+from lifecycle_dash.ingest.processors import processor_for
+from lifecycle_dash.ingest.publish import PodPublisher
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -38,3 +44,30 @@ def make_pod(cluster: Cluster, name: str, **fields: Any) -> Pod:
     }
     values.update(fields)
     return Pod.objects.create(cluster=cluster, name=name, **values)
+
+
+class Feed:
+    """One cluster's pod stream through the real processor and publisher."""
+
+    def __init__(self) -> None:
+        self.cluster_name = f"c-{uuid.uuid4().hex[:10]}"
+        cluster = Cluster.objects.create(name=self.cluster_name, source=Cluster.Source.SIMULATOR)
+        stream = WatchStream.objects.create(cluster=cluster, resource="pods")
+        stream = WatchStream.objects.select_related("cluster").get(pk=stream.pk)
+        self.publisher = PodPublisher(min_interval=0)
+        self.processor = processor_for(stream=stream, publisher=self.publisher)
+        self.rv = 1000
+
+    def send(self, *events: tuple[str, dict[str, Any]]) -> None:
+        for event_type, obj in events:
+            self.rv += 1
+            obj["metadata"]["resourceVersion"] = str(self.rv)
+            raw = orjson.dumps(obj)
+            self.processor.handle(
+                event_type=event_type,
+                obj=orjson.loads(raw),
+                raw_size=len(raw),
+                received_at=datetime.now(UTC),
+            )
+        self.processor.flush(resource_version=None)
+        assert self.publisher.wait_idle(5)
