@@ -28,7 +28,13 @@ from lifecycle_dash.kubesim.engine.kubelet import Kubelet
 from lifecycle_dash.kubesim.engine.nodecontroller import NodeController
 from lifecycle_dash.kubesim.engine.nodes import Node, make_nodes
 from lifecycle_dash.kubesim.engine.recorder import Recorder
-from lifecycle_dash.kubesim.engine.scenarios import BUILDERS, CHECKS, DEFAULT_OPTIONS, SCENARIOS
+from lifecycle_dash.kubesim.engine.scenarios import (
+    BUILDERS,
+    CHECKS,
+    DEFAULT_OPTIONS,
+    PARAMS,
+    SCENARIOS,
+)
 from lifecycle_dash.kubesim.engine.scheduler import Scheduler
 from lifecycle_dash.kubesim.engine.timeline import Timeline
 from lifecycle_dash.kubesim.engine.truth import Truth
@@ -65,6 +71,13 @@ class Simulation:
                 setattr(cluster_options, key, type(current)(value))
             else:
                 self.params[key] = value
+        unknown = set(self.params) - PARAMS.get(scenario, frozenset())
+        if unknown:
+            accepted = sorted(PARAMS.get(scenario, frozenset()) | set(_OPTION_FIELDS))
+            raise ValueError(
+                f"unknown option(s) {', '.join(sorted(unknown))} for scenario {scenario!r}; "
+                f"accepted: {', '.join(accepted)}"
+            )
         if scenario in CHECKS:
             CHECKS[scenario](self.params)
         self.store = store

@@ -99,3 +99,16 @@ def test_identical_legacy_events_are_one_object_with_a_count():
 
     events = sorted(asyncio.run(scenario()), key=lambda e: e["message"])
     assert [(e["message"], e["count"]) for e in events] == [("different", 1), ("same", 2)]
+
+
+def test_an_unknown_option_or_scenario_is_refused_up_front():
+    from lifecycle_dash.kubesim.engine import Simulation
+
+    clock = SimClock()
+    store = Store(clock)
+    with pytest.raises(ValueError, match="podz"):
+        Simulation(store, clock, scenario="scale", podz="5")
+    with pytest.raises(ValueError, match="unknown scenario"):
+        Simulation(store, clock, scenario="chaos")
+    sim = Simulation(store, clock, scenario="scale", pods="10", endpoint_delay="2")
+    assert sim.ctx.options.endpoint_delay == 2.0

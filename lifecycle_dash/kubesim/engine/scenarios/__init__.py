@@ -46,6 +46,19 @@ BUILDERS: dict[str, Builder] = {
 # Parameter checks run when the Simulation is built, so a bad value fails loudly up front.
 CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {"scale": check_params}
 
+# The scenario parameters each builder reads; anything else is a typo worth reporting.
+PARAMS: dict[str, frozenset[str]] = {
+    "demo": frozenset({"rollout_every"}),
+    "scale": frozenset({"pods", "churn"}),
+    "sigkill": frozenset({"delete_at"}),
+    "crashloop": frozenset({"crash_after"}),
+    "sidecar": frozenset({"delete_at"}),
+    "prestop": frozenset({"delete_at"}),
+    "nodeloss": frozenset({"lose_at"}),
+    "eviction": frozenset({"evict_at"}),
+    "rollout": frozenset({"rollout_at"}),
+}
+
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "preemption": {"nodes": 1, "node_cpu": 2.0},
     "nodeloss": {"nodes": 2},
