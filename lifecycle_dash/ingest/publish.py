@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_SECONDS = 0.25
 # One round of sends is bounded so a huge backlog never starves the newest states.
 _MAX_PER_ROUND = 2000
+_CONCURRENCY = 16
 
 
 class PodChanged(TypedDict):
@@ -162,14 +163,22 @@ class PodPublisher:
         layer = get_channel_layer(self.alias)
         if layer is None:
             return
-        sends = []
-        for message in messages:
+        # Bounded concurrency: channels_redis opens a connection per concurrent send.
+        limit = asyncio.Semaphore(_CONCURRENCY)
+
+        async def send(group: str, message: dict[str, Any]) -> None:
+            async with limit:
+                await layer.group_send(group, message)
+
+        sends = [
+            send(group, message)
+            for message in messages
             for group in (
                 pod_group(message["uid"]),
                 cluster_group(message["cluster"]),
                 all_pods_group(),
-            ):
-                sends.append(layer.group_send(group, message))
+            )
+        ]
         results = await asyncio.gather(*sends, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:

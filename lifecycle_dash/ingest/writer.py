@@ -14,7 +14,7 @@ still owning it (a worker that lost its lease writes nothing: ``LeaseLostError``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,54 +150,59 @@ _POD_COLUMNS = (
     ("restarts", "integer"),
     ("last_restart_at", "timestamptz"),
     ("pod_ip", "text"),
-    ("labels", "text"),
+    ("labels", "jsonb"),
     ("qos_class", "text"),
     ("created_at", "timestamptz"),
     ("deletion_requested_at", "timestamptz"),
     ("deleted_at", "timestamptz"),
     ("deleted_not_before", "timestamptz"),
     ("deletion_source", "text"),
-    ("snapshot", "text"),
+    ("snapshot", "jsonb"),
     ("resource_version", "text"),
-    ("recent_resource_versions", "text"),
+    ("recent_resource_versions", "jsonb"),
     ("first_observed_at", "timestamptz"),
     ("last_observed_at", "timestamptz"),
 )
-_JSON_COLUMNS = frozenset({"labels", "snapshot", "compact", "analysis", "recent_resource_versions"})
+_POD_NAMES = tuple(name for name, _ in _POD_COLUMNS)
 
 
-def _unnest_upsert(
+def _staged_upsert(
+    cursor: Any,
     *,
     table: str,
     columns: Sequence[tuple[str, str]],
+    rows: Iterable[tuple[Any, ...]],
+    cluster_id: int,
     conflict: str,
-    fixed: dict[str, Any],
     update: str,
-) -> str:
-    names = [name for name, _ in columns]
-    selects = [f"{name}::jsonb" if name in _JSON_COLUMNS else name for name in names]
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    fixed_names = list(fixed)
-    return (
-        f"INSERT INTO {table} ({', '.join(fixed_names + names)}) "
-        f"SELECT {', '.join(['%s'] * len(fixed_names) + selects)} "
-        f"FROM unnest({arrays}) AS t({', '.join(names)}) "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+    selects: dict[str, str] | None = None,
+) -> None:
+    """COPY rows into a per-connection temp table, then one INSERT ... ON CONFLICT from it.
+
+    Array parameters (``unnest``) quote every element client-side, which is slow for
+    kilobyte JSON documents; COPY is not.
+    """
+    stage = f"stage_{table}"
+    names = ", ".join(name for name, _ in columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+        f"({', '.join(f'{name} {kind}' for name, kind in columns)})"
+    )
+    cursor.execute(f"TRUNCATE {stage}")
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    chosen = ", ".join((selects or {}).get(name, name) for name, _ in columns)
+    cursor.execute(
+        f"INSERT INTO {table} (cluster_id, {names}) SELECT %s, {chosen} FROM {stage} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {update}",
+        [cluster_id],
     )
 
 
-_POD_UPSERT = _unnest_upsert(
-    table="ingest_pod",
-    columns=_POD_COLUMNS,
-    conflict="cluster_id, uid",
-    fixed={"cluster_id": None},
-    update=", ".join(
-        f"{name} = EXCLUDED.{name}"
-        for name, _ in _POD_COLUMNS
-        if name not in ("uid", "first_observed_at")
-    )
-    + ", first_observed_at = LEAST(ingest_pod.first_observed_at, EXCLUDED.first_observed_at)",
-)
+_POD_UPDATE = ", ".join(
+    f"{name} = EXCLUDED.{name}" for name in _POD_NAMES if name not in ("uid", "first_observed_at")
+) + (", first_observed_at = LEAST(ingest_pod.first_observed_at, EXCLUDED.first_observed_at)")
 
 
 def upsert_pods(cursor: Any, *, cluster_id: int, rows: Sequence[PodRow]) -> None:
@@ -206,10 +211,17 @@ def upsert_pods(cursor: Any, *, cluster_id: int, rows: Sequence[PodRow]) -> None
     for row in rows:
         if "\\u0000" in row.snapshot:  # every string of the row is in its snapshot
             for name, kind in _POD_COLUMNS:
-                if kind == "text":
+                if kind in ("text", "jsonb"):
                     setattr(row, name, clean_json(clean_text(getattr(row, name))))
-    arrays = [[getattr(row, name) for row in rows] for name, _ in _POD_COLUMNS]
-    cursor.execute(_POD_UPSERT, [cluster_id, *arrays])
+    _staged_upsert(
+        cursor,
+        table="ingest_pod",
+        columns=_POD_COLUMNS,
+        rows=(tuple(getattr(row, name) for name in _POD_NAMES) for row in rows),
+        cluster_id=cluster_id,
+        conflict="cluster_id, uid",
+        update=_POD_UPDATE,
+    )
 
 
 EVENT_COLUMNS = (
@@ -244,50 +256,49 @@ EVENT_COLUMNS = (
     ("first_received_at", "timestamptz"),
     ("last_received_at", "timestamptz"),
 )
-
-_EVENT_UPSERT = _unnest_upsert(
-    table="ingest_podevent",
-    columns=EVENT_COLUMNS,
-    conflict="cluster_id, event_uid",
-    fixed={"cluster_id": None},
-    update=", ".join(
-        f"{name} = EXCLUDED.{name}"
-        for name, _ in EVENT_COLUMNS
-        if name not in ("event_uid", "first_received_at")
-    ),
+_EVENT_UPDATE = ", ".join(
+    f"{name} = EXCLUDED.{name}"
+    for name, _ in EVENT_COLUMNS
+    if name not in ("event_uid", "first_received_at")
 )
 
 
 def upsert_events(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    rows = [clean_row(row) for row in rows]
-    arrays = [[row[i] for row in rows] for i in range(len(EVENT_COLUMNS))]
-    cursor.execute(_EVENT_UPSERT, [cluster_id, *arrays])
+    _staged_upsert(
+        cursor,
+        table="ingest_podevent",
+        columns=EVENT_COLUMNS,
+        rows=(clean_row(row) for row in rows),
+        cluster_id=cluster_id,
+        conflict="cluster_id, event_uid",
+        update=_EVENT_UPDATE,
+    )
 
 
 _SLICE_COLUMNS = (
     ("namespace", "text"),
     ("name", "text"),
     ("resource_version", "text"),
-    ("compact", "text"),
+    ("compact", "jsonb"),
     ("last_observed_at", "timestamptz"),
-)
-_SLICE_UPSERT = _unnest_upsert(
-    table="ingest_endpointslicestate",
-    columns=_SLICE_COLUMNS,
-    conflict="cluster_id, namespace, name",
-    fixed={"cluster_id": None},
-    update="resource_version = EXCLUDED.resource_version, compact = EXCLUDED.compact, "
-    "last_observed_at = EXCLUDED.last_observed_at",
 )
 
 
 def upsert_slices(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    arrays = [[row[i] for row in rows] for i in range(len(_SLICE_COLUMNS))]
-    cursor.execute(_SLICE_UPSERT, [cluster_id, *arrays])
+    _staged_upsert(
+        cursor,
+        table="ingest_endpointslicestate",
+        columns=_SLICE_COLUMNS,
+        rows=(clean_row(row) for row in rows),
+        cluster_id=cluster_id,
+        conflict="cluster_id, namespace, name",
+        update="resource_version = EXCLUDED.resource_version, compact = EXCLUDED.compact, "
+        "last_observed_at = EXCLUDED.last_observed_at",
+    )
 
 
 def delete_slices(cursor: Any, *, cluster_id: int, keys: Sequence[tuple[str, str]]) -> None:
@@ -300,25 +311,32 @@ def delete_slices(cursor: Any, *, cluster_id: int, keys: Sequence[tuple[str, str
     )
 
 
-# (pod_uid, cause, verdicts joined by newlines, started_at, analysis JSON text, computed_at)
-_TERMINATION_WIDTH = 6
-_TERMINATION_UPSERT = (
-    "INSERT INTO ingest_terminationrecord "
-    "(cluster_id, pod_uid, cause, verdicts, started_at, analysis, computed_at) "
-    "SELECT %s, pod_uid, cause, string_to_array(verdicts, E'\\n'), started_at, analysis::jsonb, "
-    "computed_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], "
-    "%s::text[], %s::timestamptz[]) AS t(pod_uid, cause, verdicts, started_at, analysis, "
-    "computed_at) ON CONFLICT (cluster_id, pod_uid) DO UPDATE SET cause = EXCLUDED.cause, "
-    "verdicts = EXCLUDED.verdicts, started_at = EXCLUDED.started_at, "
-    "analysis = EXCLUDED.analysis, computed_at = EXCLUDED.computed_at"
+# Rows: (pod_uid, cause, verdicts joined by newlines, started_at, analysis JSON, computed_at).
+_TERMINATION_COLUMNS = (
+    ("pod_uid", "text"),
+    ("cause", "text"),
+    ("verdicts", "text"),
+    ("started_at", "timestamptz"),
+    ("analysis", "jsonb"),
+    ("computed_at", "timestamptz"),
 )
 
 
 def upsert_terminations(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    arrays = [[row[i] for row in rows] for i in range(_TERMINATION_WIDTH)]
-    cursor.execute(_TERMINATION_UPSERT, [cluster_id, *arrays])
+    _staged_upsert(
+        cursor,
+        table="ingest_terminationrecord",
+        columns=_TERMINATION_COLUMNS,
+        rows=(clean_row(row) for row in rows),
+        cluster_id=cluster_id,
+        conflict="cluster_id, pod_uid",
+        update="cause = EXCLUDED.cause, verdicts = EXCLUDED.verdicts, "
+        "started_at = EXCLUDED.started_at, analysis = EXCLUDED.analysis, "
+        "computed_at = EXCLUDED.computed_at",
+        selects={"verdicts": "string_to_array(verdicts, E'\\n')"},
+    )
 
 
 def save_checkpoint(

@@ -1,0 +1,199 @@
+"""Pod watch events into PostgreSQL through the real processors and writer, one process.
+
+Run:  python -m benchmarks.ingest_throughput [--pods N] [--naive-events N] [--no-publish]
+
+Creates a scratch database (dropped at the end), migrates it, and replays a realistic pod
+watch stream (``benchmarks.lifecycle_throughput.build_stream``: ~4 KB objects with full
+specs, managedFields, several containers; each pod scheduled, started, ready, flapping,
+restarting, deleted) as JSON lines. The timed path does what the watch worker does: split
+the buffer into lines, ``orjson.loads`` each, ``processor.handle``, ``flush`` every 1,000
+events (COPY of transitions, one upsert of pods, termination records, checkpoint, one
+transaction each) and hand ``pod.changed`` messages to the publisher (real Redis).
+
+The naive path, on a smaller sample, is what a straightforward implementation does:
+``ApiClient().deserialize`` of every event into a ``V1Pod`` model and one ORM
+``update_or_create`` per event. Prints events/s for both and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+TARGET_PER_SECOND = 25_000
+TARGET_RATIO = 10.0
+
+
+def _admin_url(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _lines(stream: list[tuple[str, dict[str, Any]]]) -> bytes:
+    return b"\n".join(orjson.dumps({"type": kind, "object": obj}) for kind, obj in stream) + b"\n"
+
+
+def run_fast(buffer: bytes, *, publish: bool, batch: int = 1000) -> tuple[int, float, Any]:
+    from lifecycle_dash.ingest.models import Cluster, WatchStream
+    from lifecycle_dash.ingest.processors import processor_for
+    from lifecycle_dash.ingest.publish import PodPublisher
+
+    cluster = Cluster.objects.create(name=f"bench-{uuid.uuid4().hex[:8]}", source="simulator")
+    stream = WatchStream.objects.select_related("cluster").get(
+        pk=WatchStream.objects.create(cluster=cluster, resource="pods").pk
+    )
+    publisher = PodPublisher()
+
+    class _Discard(PodPublisher):
+        def submit(self, messages: list[dict[str, Any]]) -> int:
+            return len(messages)
+
+    processor = processor_for(stream=stream, publisher=publisher if publish else _Discard())
+    loads = orjson.loads
+    handle = processor.handle
+    events = 0
+    start = time.perf_counter()
+    received_at = datetime.now(UTC)
+    for line in buffer.split(b"\n"):
+        if not line:
+            continue
+        event = loads(line)
+        handle(
+            event_type=event["type"],
+            obj=event["object"],
+            raw_size=len(line),
+            received_at=received_at,
+        )
+        events += 1
+        if events % batch == 0:
+            processor.flush(resource_version=None)
+            received_at = datetime.now(UTC)
+    processor.flush(resource_version=None)
+    elapsed = time.perf_counter() - start
+    publisher.wait_idle(30)
+    publisher.close()
+    return events, elapsed, publisher
+
+
+def run_naive(buffer: bytes, limit: int) -> tuple[int, float]:
+    from kubernetes.client import ApiClient
+
+    from lifecycle_dash.ingest.models import Cluster, Pod
+
+    cluster = Cluster.objects.create(name=f"naive-{uuid.uuid4().hex[:8]}", source="simulator")
+    api = ApiClient()
+
+    class _Response:
+        def __init__(self, data: str) -> None:
+            self.data = data
+
+    lines = [line for line in buffer.split(b"\n") if line][:limit]
+    start = time.perf_counter()
+    for line in lines:
+        event = json.loads(line)
+        pod = api.deserialize(_Response(json.dumps(event["object"])), "V1Pod")
+        now = datetime.now(UTC)
+        statuses = pod.status.container_statuses or []
+        Pod.objects.update_or_create(
+            cluster=cluster,
+            uid=pod.metadata.uid,
+            defaults={
+                "namespace": pod.metadata.namespace,
+                "name": pod.metadata.name,
+                "node_name": pod.spec.node_name or "",
+                "phase": pod.status.phase or "",
+                "restarts": sum(s.restart_count for s in statuses),
+                "labels": pod.metadata.labels or {},
+                "created_at": pod.metadata.creation_timestamp,
+                "deleted_at": now if event["type"] == "DELETED" else None,
+                "resource_version": pod.metadata.resource_version,
+                "first_observed_at": now,
+                "last_observed_at": now,
+            },
+        )
+    return len(lines), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=20_000)
+    parser.add_argument("--naive-events", type=int, default=4_000)
+    parser.add_argument("--no-publish", action="store_true")
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifecycle_dash")
+    scratch = f"bench_ingest_{os.getpid()}"
+    admin = _admin_url(base_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{scratch}"')
+    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + scratch
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+
+        from benchmarks.lifecycle_throughput import build_stream
+
+        stream = build_stream(args.pods)
+        buffer = _lines(stream)
+        count = buffer.count(b"\n")
+        print(
+            f"stream: {count:,} pod watch events of {args.pods:,} pods, "
+            f"{len(buffer) / count / 1024:.1f} KiB per line, {len(buffer) / 2**20:.0f} MiB"
+        )
+        events, elapsed, publisher = run_fast(buffer, publish=not args.no_publish)
+        fast = events / elapsed
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ingest_transition")
+            transitions = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM ingest_pod")
+            pods = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM ingest_terminationrecord")
+            terminations = cursor.fetchone()[0]
+        print(
+            f"fast path (lines -> orjson -> processors -> PostgreSQL, 1 tx / 1,000 events): "
+            f"{events:,} events in {elapsed:.2f} s = {fast:,.0f} events/s "
+            f"(target {TARGET_PER_SECOND:,}: {'met' if fast >= TARGET_PER_SECOND else 'MISSED'})"
+        )
+        print(
+            f"  wrote {transitions:,} transitions, {pods:,} pod rows, "
+            f"{terminations:,} termination records; pod.changed published: "
+            f"{publisher.sent:,} (failed {publisher.failed:,})"
+            + (" [publishing disabled]" if args.no_publish else "")
+        )
+        naive_events, naive_elapsed = run_naive(buffer, args.naive_events)
+        naive = naive_events / naive_elapsed
+        print(
+            f"naive path (ApiClient.deserialize -> V1Pod, one ORM update_or_create per event): "
+            f"{naive_events:,} events in {naive_elapsed:.2f} s = {naive:,.0f} events/s"
+        )
+        ratio = fast / naive
+        print(
+            f"ratio fast/naive: {ratio:.1f}x "
+            f"(target {TARGET_RATIO:.0f}x: {'met' if ratio >= TARGET_RATIO else 'MISSED'})"
+        )
+        connection.close()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [scratch],
+            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+
+
+if __name__ == "__main__":
+    main()
