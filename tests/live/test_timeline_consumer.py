@@ -82,7 +82,7 @@ async def test_a_zoomed_timeline_keeps_its_window_in_live_frames() -> None:
 
 @pytest.mark.asyncio
 async def test_an_invalid_window_is_refused() -> None:
-    user = object.__new__(type("U", (), {"is_authenticated": True}))
+    user: object = object.__new__(type("U", (), {"is_authenticated": True}))
     communicator = communicator_for("/ws/pods/some-uid/?from=yesterday", user)
     connected, code = await communicator.connect()
     assert not connected

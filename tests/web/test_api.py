@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from lifecycle_dash.ingest.models import Cluster
 from lifecycle_dash.lifecycle import format_rfc3339, parse_rfc3339
@@ -156,7 +156,7 @@ def test_an_unknown_uid_is_a_404_json(bearer: Client, suffix: str) -> None:
 def test_pods_are_paged_with_a_next_link_and_filtered_like_the_dashboard(
     bearer: Client, cluster: Cluster, django_assert_num_queries
 ) -> None:
-    base = (data.datetime.now(data.UTC) - timedelta(minutes=1) - f.T0).total_seconds()
+    base = (datetime.now(UTC) - timedelta(minutes=1) - f.T0).total_seconds()
     pods = [
         (
             0.1 * i,
@@ -171,7 +171,7 @@ def test_pods_are_paged_with_a_next_link_and_filtered_like_the_dashboard(
         )
         for i in range(12)
     ]
-    data.feed(cluster, "pods", pods, data.datetime.now(data.UTC) - timedelta(seconds=30))
+    data.feed(cluster, "pods", pods, datetime.now(UTC) - timedelta(seconds=30))
     # Token lookup, its last-used stamp, the page.
     with django_assert_num_queries(3):
         first = bearer.get("/api/v1/pods", {"limit": "10"})
