@@ -7,7 +7,9 @@
   frame. That frame is also how a reconnecting browser catches up on what it missed.
 * ``pod.changed``: messages carry ids and a few row fields, never HTML. Pods that cannot
   concern this page (a namespace/cluster/status that does not match, and not shown) are
-  dropped in memory; the rest are gathered for ``COALESCE_SECONDS``, re-read in ONE query
+  dropped in memory, and so are pods whose sort key (cluster/namespace/name, status or
+  restarts, from the message) lies outside the page; the rest are gathered (at most one frame
+  per ``COALESCE_SECONDS``), re-read in ONE query
   (``database_sync_to_async``), filtered, and sent as ONE frame of out-of-band swaps.
 
 Cheap per connection: one group, an in-memory prefilter, at most one pod query per batch and
@@ -34,7 +36,9 @@ __all__ = ["COALESCE_SECONDS", "DashboardConsumer", "changed_pods"]
 
 log = logging.getLogger(__name__)
 
+# At most one frame per connection per COALESCE_SECONDS; a first change waits GATHER_SECONDS.
 COALESCE_SECONDS = 0.1
+GATHER_SECONDS = 0.01
 
 
 def changed_pods(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -73,6 +77,7 @@ def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
 class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
     window: PageWindow | None = None
+    last_flush: float = 0.0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -116,16 +121,24 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         shown = window.uids
         for fields in changed_pods(event):
             uid = str(fields["uid"])
-            if uid in shown or _may_concern(fields, window.pod_filter):
+            if uid in shown or (
+                _may_concern(fields, window.pod_filter) and window.may_show(fields)
+            ):
                 self.pending.add(uid)
         if self.pending and self.flusher is None:
             self.flusher = asyncio.create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.sleep(COALESCE_SECONDS)
             while self.pending:
+                # The first change after a quiet spell goes out almost at once (the messages of
+                # one ingest commit arrive together); under churn, one frame per window.
+                await asyncio.sleep(
+                    max(GATHER_SECONDS, self.last_flush + COALESCE_SECONDS - loop.time())
+                )
                 uids, self.pending = self.pending, set()
+                self.last_flush = loop.time()
                 frame = await database_sync_to_async(self._batch_frame)(uids)
                 if frame:
                     await self.send(text_data=frame)
