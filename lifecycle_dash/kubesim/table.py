@@ -10,11 +10,12 @@ as ``PartialObjectMetadata`` by default (``includeObject=Metadata``), the full o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from lifecycle_dash.kubesim import errors
 from lifecycle_dash.kubesim.clock import parse_time
+from lifecycle_dash.lifecycle import format_age, kubectl_columns
 
 Column = tuple[str, str, int, str]  # name, type, priority, description
 
@@ -171,99 +172,21 @@ def row(kind: str, obj: dict[str, Any], *, now: datetime, include_object: str) -
 def _age(timestamp: str | None, now: datetime) -> str:
     if not timestamp:
         return "<unknown>"
-    return human_duration(now - parse_time(timestamp))
-
-
-def human_duration(delta: timedelta) -> str:
-    """apimachinery ``duration.HumanDuration`` (kubectl's AGE), integer truncation."""
-    try:
-        from lifecycle_dash.lifecycle import format_age
-
-        return format_age(delta)
-    except NotImplementedError:
-        pass
-    seconds = int(delta.total_seconds())
-    if seconds < -1:
-        return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if hours < 192:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    years = days // 365
-    if days < 365 * 8:
-        rest = days % 365
-        return f"{years}y{rest}d" if rest else f"{years}y"
-    return f"{years}y"
+    return format_age(now - parse_time(timestamp))
 
 
 def _pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
-    name = pod["metadata"]["name"]
-    try:
-        from lifecycle_dash.lifecycle import kubectl_columns
-
-        columns = kubectl_columns(pod, now=now)
-        return [
-            name,
-            columns.ready,
-            columns.status,
-            columns.restarts,
-            columns.age,
-            columns.ip,
-            columns.node,
-            columns.nominated_node,
-            columns.readiness_gates,
-        ]
-    except NotImplementedError:
-        return _fallback_pod_cells(pod, now)
-
-
-def _fallback_pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
-    """Phase-level columns, used only while the shared kubectl-column logic is unavailable."""
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    statuses = status.get("containerStatuses") or []
-    ready = sum(1 for s in statuses if s.get("ready") and "running" in (s.get("state") or {}))
-    reason = status.get("reason") or status.get("phase") or ""
-    for container in reversed(statuses):
-        state = container.get("state") or {}
-        for key in ("waiting", "terminated"):
-            if (state.get(key) or {}).get("reason"):
-                reason = state[key]["reason"]
-    if pod["metadata"].get("deletionTimestamp") and status.get("phase") not in (
-        "Succeeded",
-        "Failed",
-    ):
-        reason = "Terminating"
-    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
-    pod_ips = status.get("podIPs") or []
+    columns = kubectl_columns(pod, now=now)
     return [
         pod["metadata"]["name"],
-        f"{ready}/{len(spec.get('containers') or [])}",
-        reason,
-        str(restarts),
-        _age(pod["metadata"].get("creationTimestamp"), now),
-        pod_ips[0]["ip"] if pod_ips else "<none>",
-        spec.get("nodeName") or "<none>",
-        status.get("nominatedNodeName") or "<none>",
-        "<none>",
+        columns.ready,
+        columns.status,
+        columns.restarts,
+        columns.age,
+        columns.ip,
+        columns.node,
+        columns.nominated_node,
+        columns.readiness_gates,
     ]
 
 

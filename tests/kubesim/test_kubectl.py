@@ -236,3 +236,34 @@ def test_get_pods_watch_table_prints_new_rows(sim, kubectl_env, running_pod):
     assert seen[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert seen[1][:3] == ["web-1", "1/1", "Running"]
     assert seen[2][:3] == ["web-2", "0/1", "Pending"]
+
+
+def test_status_and_restarts_come_from_the_kubectl_rules(sim, kubectl_env, running_pod):
+    finished = format_time(sim.clock.now() - timedelta(minutes=5))
+
+    def crash_loop(pod):
+        status = pod["status"]["containerStatuses"][0]
+        status.update(
+            ready=False,
+            started=False,
+            restartCount=3,
+            state={
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": "back-off 40s restarting failed container=app pod=web-1",
+                }
+            },
+            lastState={
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": finished,
+                    "finishedAt": finished,
+                    "containerID": status["containerID"],
+                }
+            },
+        )
+
+    sim.modify_pod("web-1", crash_loop)
+    (row,) = rows(kubectl(kubectl_env, "get", "pods").stdout)
+    assert row[:6] == ["web-1", "0/1", "CrashLoopBackOff", "3", "(5m", "ago)"]
