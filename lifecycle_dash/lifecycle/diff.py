@@ -21,7 +21,9 @@ record covering the range (``gap_first``..``gap_last``) so a corrupt count canno
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from lifecycle_dash.lifecycle.kubectl import kubectl_status
@@ -48,8 +50,11 @@ from lifecycle_dash.lifecycle.transitions import (
     TimeSource,
     Transition,
     TransitionKind,
-    freeze_detail,
 )
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_API = TimeSource.API
+_OBSERVED = TimeSource.OBSERVED
 
 __all__ = ["MAX_GAP_RECORDS", "diff"]
 
@@ -77,21 +82,22 @@ class _Emitter:
         new: JSONScalar,
         *,
         api_time: datetime | None = None,
-        detail: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,  # values JSON-safe and immutable already
         key: str | None = None,
     ) -> None:
+        # Positional: this runs for every transition and keyword parsing is measurable.
         self.out.append(
             Transition(
-                pod_uid=self.uid,
-                kind=kind,
-                subject=subject,
-                old=old,
-                new=new,
-                observed_at=self.observed_at,
-                key=f"{self.uid}|{kind}|{subject}|{self.rv_key if key is None else key}",
-                api_time=api_time,
-                time_source=TimeSource.API if api_time is not None else TimeSource.OBSERVED,
-                detail=freeze_detail(detail),
+                self.uid,
+                kind,
+                subject,
+                old,
+                new,
+                self.observed_at,
+                f"{self.uid}|{kind}|{subject}|{self.rv_key if key is None else key}",
+                api_time,
+                _OBSERVED if api_time is None else _API,
+                _EMPTY if detail is None else MappingProxyType(detail),
             )
         )
 
@@ -141,11 +147,10 @@ def diff(
 
 
 def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
-    conds_before = first_conditions(before)
-    conds_after = first_conditions(after)
-
+    # Parts a SnapshotCache reused are the same objects, so most checks below end at an
+    # identity comparison inside the tuple comparison.
     if before.node_name != after.node_name:
-        scheduled = conds_after.get("PodScheduled")
+        scheduled = after.condition("PodScheduled")
         em.emit(
             K.NODE_ASSIGNED,
             "",
@@ -156,7 +161,7 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
             else None,
         )
     if before.pod_ips != after.pod_ips:
-        em.emit(K.POD_IP, "", before.pod_ip, after.pod_ip, detail={"pod_ips": list(after.pod_ips)})
+        em.emit(K.POD_IP, "", before.pod_ip, after.pod_ip, detail={"pod_ips": after.pod_ips})
     if before.phase != after.phase:
         em.emit(K.PHASE, "", before.phase, after.phase)
     if before.reason != after.reason:
@@ -164,7 +169,10 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
             K.POD_REASON, "", before.reason, after.reason, detail={"message": text(after.message)}
         )
 
-    if before.conditions != after.conditions:
+    conditions_changed = before.conditions != after.conditions
+    if conditions_changed:
+        conds_before = first_conditions(before)
+        conds_after = first_conditions(after)
         for type_, cond in conds_after.items():
             _diff_condition(em, type_, conds_before.get(type_), cond)
         for type_ in sorted(conds_before.keys() - conds_after.keys()):
@@ -181,10 +189,11 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
                 detail={"reason": ready.reason if ready is not None else ""},
             )
 
-    if (
+    statuses_changed = (
         before.init_container_statuses != after.init_container_statuses
         or before.container_statuses != after.container_statuses
-    ):
+    )
+    if statuses_changed:
         statuses_before = first_statuses(before)
         statuses_after = first_statuses(after)
         for name, status in statuses_after.items():
@@ -201,10 +210,20 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
 
     _diff_deletion(em, before, after)
 
-    status_before = kubectl_status(before)
-    status_after = kubectl_status(after)
-    if status_before != status_after:
-        em.emit(K.KUBECTL_STATUS, "", status_before, status_after)
+    # STATUS reads only these fields: when none changed, neither did STATUS.
+    if (
+        conditions_changed
+        or statuses_changed
+        or before.phase != after.phase
+        or before.reason != after.reason
+        or (before.deletion_timestamp is None) != (after.deletion_timestamp is None)
+        or before.init_containers != after.init_containers
+        or len(before.containers) != len(after.containers)
+    ):
+        status_before = kubectl_status(before)
+        status_after = kubectl_status(after)
+        if status_before != status_after:
+            em.emit(K.KUBECTL_STATUS, "", status_before, status_after)
 
 
 def _diff_condition(

@@ -207,7 +207,21 @@ def _print_pod(pod: PodSnapshot) -> _Printed:
 
 def kubectl_status(pod: PodSnapshot) -> str:
     """The STATUS column alone (independent of the current time)."""
-    return _print_pod(pod).status
+    # diff() asks for the STATUS of both snapshots, and each snapshot of a stream is the
+    # "after" of one diff and the "before" of the next: remember the last few by identity.
+    # The entry holds the snapshot itself, so its id cannot be reused while remembered.
+    hit = _STATUS_MEMO.get(id(pod))
+    if hit is not None and hit[0] is pod:
+        return hit[1]
+    status = _print_pod(pod).status
+    if len(_STATUS_MEMO) >= _STATUS_MEMO_SIZE:
+        del _STATUS_MEMO[next(iter(_STATUS_MEMO))]
+    _STATUS_MEMO[id(pod)] = (pod, status)
+    return status
+
+
+_STATUS_MEMO: dict[int, tuple[PodSnapshot, str]] = {}
+_STATUS_MEMO_SIZE = 4096
 
 
 def _readiness_gates(pod: PodSnapshot) -> str:

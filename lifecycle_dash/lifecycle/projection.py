@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from lifecycle_dash.lifecycle.snapshot import (
@@ -92,7 +93,18 @@ def state_label(state: ContainerState | None) -> str | None:
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else format_rfc3339(value)
+    if value is None:
+        return None
+    formatted = _ISO_CACHE.get(value)
+    if formatted is None:
+        if len(_ISO_CACHE) >= 65536:
+            _ISO_CACHE.clear()
+        formatted = _ISO_CACHE[value] = format_rfc3339(value)
+    return formatted
+
+
+# The same few instants (startedAt, finishedAt, lastTransitionTime) recur in every diff.
+_ISO_CACHE: dict[datetime, str] = {}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -103,18 +115,21 @@ def text(value: str) -> str:
     return value if len(value) <= MAX_DETAIL_TEXT else value[:MAX_DETAIL_TEXT]
 
 
-def encode_terminated(term: StateTerminated | None) -> dict[str, Any] | None:
+def encode_terminated(term: StateTerminated | None) -> Mapping[str, Any] | None:
+    """JSON-safe, read-only description of a termination, for transition details."""
     if term is None:
         return None
-    return {
-        "exit_code": term.exit_code,
-        "signal": term.signal,
-        "reason": term.reason,
-        "message": text(term.message),
-        "started_at": iso(term.started_at),
-        "finished_at": iso(term.finished_at),
-        "container_id": term.container_id,
-    }
+    return MappingProxyType(
+        {
+            "exit_code": term.exit_code,
+            "signal": term.signal,
+            "reason": term.reason,
+            "message": text(term.message),
+            "started_at": iso(term.started_at),
+            "finished_at": iso(term.finished_at),
+            "container_id": term.container_id,
+        }
+    )
 
 
 def decode_terminated(data: Mapping[str, Any] | None) -> StateTerminated | None:
@@ -133,12 +148,14 @@ def decode_terminated(data: Mapping[str, Any] | None) -> StateTerminated | None:
 
 
 def encode_state(state: ContainerState) -> dict[str, Any]:
-    """JSON-safe description of a state (kind + its fields), for transition details."""
+    """JSON-safe description of a state (kind + its read-only fields), for transition details."""
     out: dict[str, Any] = {}
     if state.waiting is not None:
-        out["waiting"] = {"reason": state.waiting.reason, "message": text(state.waiting.message)}
+        out["waiting"] = MappingProxyType(
+            {"reason": state.waiting.reason, "message": text(state.waiting.message)}
+        )
     if state.running is not None:
-        out["running"] = {"started_at": iso(state.running.started_at)}
+        out["running"] = MappingProxyType({"started_at": iso(state.running.started_at)})
     if state.terminated is not None:
         out["terminated"] = encode_terminated(state.terminated)
     return out

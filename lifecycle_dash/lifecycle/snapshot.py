@@ -41,18 +41,22 @@ Redaction by construction: env, command lines, args, secret / configMap referenc
 annotations are never read, so they cannot leak into a snapshot, its repr or storage.
 
 Timestamps are timezone-aware UTC ``datetime``s (RFC 3339 input, see ``timeparse``).
+
+``snapshot_from_pod(raw)`` is the pure entry point. ``SnapshotCache().snapshot(raw)`` is the
+same for a stream of updates (the ingest hot path): it reuses the parts of the pod's previous
+snapshot whose raw JSON did not change, so they are shared objects that ``diff`` skips.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from lifecycle_dash.lifecycle.timeparse import parse_rfc3339
+from lifecycle_dash.lifecycle.timeparse import parse_rfc3339, try_parse_rfc3339
 
 __all__ = [
     "EMPTY_STATE",
@@ -66,6 +70,7 @@ __all__ = [
     "PodSnapshot",
     "Probe",
     "ProbeMechanism",
+    "SnapshotCache",
     "StateKind",
     "StateRunning",
     "StateTerminated",
@@ -307,11 +312,15 @@ _SHELLS = frozenset({"sh", "/bin/sh", "bash", "/bin/bash"})
 
 
 class _Problems(list[str]):
-    def add(self, text: str) -> None:
-        if len(self) < MAX_PROBLEMS:
-            self.append(text)
-        elif len(self) == MAX_PROBLEMS:
-            self.append("further problems not listed")
+    """Problems of one part of the object; capped once, when the snapshot is assembled."""
+
+    add = list.append
+
+
+def _capped(problems: list[str]) -> tuple[str, ...]:
+    if len(problems) <= MAX_PROBLEMS:
+        return tuple(problems)
+    return (*problems[:MAX_PROBLEMS], f"{len(problems) - MAX_PROBLEMS} further problems not listed")
 
 
 def _type_name(value: object) -> str:
@@ -334,7 +343,7 @@ def _map(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) ->
     value = parent.get(key)
     if value is None:
         return _NO_MAP
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     problems.add(f"{path}{key}: expected an object, got {_type_name(value)}")
     return _NO_MAP
@@ -345,7 +354,7 @@ def _opt_map(
 ) -> Mapping[str, Any] | None:
     """Like ``_map`` but tells "absent" (None) from "present and empty" ({})."""
     value = parent.get(key)
-    if value is None or isinstance(value, Mapping):
+    if value is None or type(value) is dict or isinstance(value, Mapping):
         return value
     problems.add(f"{path}{key}: expected an object, got {_type_name(value)}")
     return None
@@ -502,7 +511,7 @@ def _probe(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) 
 def _container_spec(
     raw: object, init: bool, path: str, problems: _Problems
 ) -> ContainerSpec | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         problems.add(f"{path}: expected an object, got {_type_name(raw)}")
         return None
     cpath = path + "."
@@ -528,6 +537,71 @@ def _container_spec(
 
 
 def _state(parent: Mapping[str, Any], key: str, path: str, problems: _Problems) -> ContainerState:
+    state = parent.get(key)
+    if not state and (state is None or type(state) is dict):
+        return EMPTY_STATE
+    if type(state) is dict and len(state) == 1:
+        # Fast path: one well-typed state, as the API always writes it.
+        fast = _fast_state(state)
+        if fast is not None:
+            return fast
+    return _careful_state(parent, key, path, problems)
+
+
+def _fast_state(state: dict[str, Any]) -> ContainerState | None:
+    """The state when it is exactly one well-typed member, else None (use the careful path)."""
+    body = state.get("running")
+    if type(body) is dict:
+        started = body.get("startedAt")
+        if started is None:
+            return ContainerState(running=StateRunning())
+        parsed = try_parse_rfc3339(started)
+        return None if parsed is None else ContainerState(running=StateRunning(parsed))
+    body = state.get("waiting")
+    if type(body) is dict:
+        reason = body.get("reason", "")
+        message = body.get("message", "")
+        if (
+            type(reason) is str
+            and type(message) is str
+            and len(reason) <= MAX_STRING
+            and len(message) <= MAX_STRING
+        ):
+            return ContainerState(waiting=StateWaiting(reason, message))
+        return None
+    body = state.get("terminated")
+    if type(body) is dict:
+        exit_code = body.get("exitCode", 0)
+        signal = body.get("signal", 0)
+        reason = body.get("reason", "")
+        message = body.get("message", "")
+        container_id = body.get("containerID", "")
+        started = body.get("startedAt")
+        finished = body.get("finishedAt")
+        started_at = None if started is None else try_parse_rfc3339(started)
+        finished_at = None if finished is None else try_parse_rfc3339(finished)
+        if (
+            type(exit_code) is int
+            and type(signal) is int
+            and type(reason) is str
+            and type(message) is str
+            and type(container_id) is str
+            and len(message) <= MAX_STRING
+            and len(reason) <= MAX_STRING
+            and (started is None or started_at is not None)
+            and (finished is None or finished_at is not None)
+        ):
+            return ContainerState(
+                terminated=StateTerminated(
+                    exit_code, signal, reason, message, started_at, finished_at, container_id
+                )
+            )
+    return None
+
+
+def _careful_state(
+    parent: Mapping[str, Any], key: str, path: str, problems: _Problems
+) -> ContainerState:
     state = _map(parent, key, path, problems)
     if not state:
         return EMPTY_STATE
@@ -569,32 +643,68 @@ def _container_status(
     path: str,
     problems: _Problems,
 ) -> ContainerStatus | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         problems.add(f"{path}: expected an object, got {_type_name(raw)}")
         return None
     cpath = path + "."
     name = _str(raw, "name", cpath, problems, required=True)
-    restart_count = _int(raw, "restartCount", cpath, problems)
-    if restart_count is not None and restart_count < 0:
-        problems.add(f"{cpath}restartCount: negative ({restart_count}), read as 0")
-        restart_count = 0
-    ready = _bool(raw, "ready", cpath, problems)
+    restart_count = raw.get("restartCount")
+    if type(restart_count) is not int or restart_count < 0:
+        restart_count = _int(raw, "restartCount", cpath, problems)
+        if restart_count is not None and restart_count < 0:
+            problems.add(f"{cpath}restartCount: negative ({restart_count}), read as 0")
+            restart_count = 0
+    ready = raw.get("ready")
+    if ready is not True and ready is not False:
+        ready = _bool(raw, "ready", cpath, problems)
+    started = raw.get("started")
+    if started is not True and started is not False:
+        started = _bool(raw, "started", cpath, problems)
+    container_id = raw.get("containerID", "")
+    image = raw.get("image", "")
+    image_id = raw.get("imageID", "")
+    if not (
+        type(container_id) is str
+        and type(image) is str
+        and type(image_id) is str
+        and len(container_id) + len(image) + len(image_id) <= MAX_STRING
+    ):
+        container_id = _str(raw, "containerID", cpath, problems)
+        image = _str(raw, "image", cpath, problems)
+        image_id = _str(raw, "imageID", cpath, problems)
     return ContainerStatus(
         name,
         roles.get(name, default_role),
         _state(raw, "state", cpath, problems),
         _state(raw, "lastState", cpath, problems),
         0 if restart_count is None else restart_count,
-        _bool(raw, "started", cpath, problems),
+        started,
         bool(ready),
-        _str(raw, "containerID", cpath, problems),
-        _str(raw, "image", cpath, problems),
-        _str(raw, "imageID", cpath, problems),
+        container_id,
+        image,
+        image_id,
     )
 
 
 def _condition(raw: object, path: str, problems: _Problems) -> PodCondition | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is dict:
+        # Fast path: every field present is well-typed.
+        type_ = raw.get("type")
+        status = raw.get("status", "")
+        reason = raw.get("reason", "")
+        message = raw.get("message", "")
+        changed = raw.get("lastTransitionTime")
+        changed_at = None if changed is None else try_parse_rfc3339(changed)
+        if (
+            type(type_) is str
+            and type(status) is str
+            and type(reason) is str
+            and type(message) is str
+            and len(type_) + len(status) + len(reason) + len(message) <= MAX_STRING
+            and (changed is None or changed_at is not None)
+        ):
+            return PodCondition(type_, status, reason, message, changed_at)
+    elif not isinstance(raw, Mapping):
         problems.add(f"{path}: expected an object, got {_type_name(raw)}")
         return None
     cpath = path + "."
@@ -605,25 +715,6 @@ def _condition(raw: object, path: str, problems: _Problems) -> PodCondition | No
         _str(raw, "message", cpath, problems),
         _time(raw, "lastTransitionTime", cpath, problems),
     )
-
-
-def _labels(meta: Mapping[str, Any], problems: _Problems) -> tuple[tuple[str, str], ...]:
-    labels = _map(meta, "labels", "metadata.", problems)
-    if not labels:
-        return ()
-    pairs = []
-    for key, value in labels.items():
-        if type(key) is str and type(value) is str:
-            pairs.append((key, value))
-        else:
-            problems.add(f"metadata.labels[{str(key)[:63]!r}]: expected a string value")
-    if len(pairs) > MAX_LABELS:
-        problems.add(f"metadata.labels: {len(pairs)} labels, only {MAX_LABELS} kept")
-        pairs.sort()
-        del pairs[MAX_LABELS:]
-        return tuple(pairs)
-    pairs.sort()
-    return tuple(pairs)
 
 
 def _controller(meta: Mapping[str, Any], problems: _Problems) -> tuple[str, str]:
@@ -661,82 +752,264 @@ def _readiness_gates(spec: Mapping[str, Any], problems: _Problems) -> tuple[str,
     return tuple(gates)
 
 
-def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
-    """Build a snapshot from a raw pod dict (the API's JSON, parsed). Never raises.
+def _labels(raw: object, problems: _Problems) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if type(raw) is not dict and not isinstance(raw, Mapping):
+        problems.add(f"metadata.labels: expected an object, got {_type_name(raw)}")
+        return ()
+    pairs = []
+    for key, value in raw.items():
+        if type(key) is str and type(value) is str:
+            pairs.append((key, value))
+        else:
+            problems.add(f"metadata.labels[{str(key)[:63]!r}]: expected a string value")
+    pairs.sort()
+    if len(pairs) > MAX_LABELS:
+        problems.add(f"metadata.labels: {len(pairs)} labels, only {MAX_LABELS} kept")
+        del pairs[MAX_LABELS:]
+    return tuple(pairs)
 
-    What cannot be read is left at its empty value and named in ``problems``.
+
+# --- parts and their reuse ------------------------------------------------------------------
+#
+# The object is read in parts (labels, each container list, conditions, each status list).
+# A part remembers the raw value it was read from; ``SnapshotCache`` hands the previous parts
+# of the same pod back in, and a part whose raw JSON is equal to last time is reused as is
+# (same tuple objects, same problems), so unchanged parts cost one C-level comparison and
+# ``diff`` can skip them by identity. ``snapshot_from_pod`` runs the very same code with
+# nothing to reuse, so both paths give equal snapshots by construction.
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Part(Generic[T]):
+    raw: object  # what it was read from: compared, never read again
+    value: T
+    problems: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _ListPart(Generic[T]):
+    raw: object
+    value: tuple[T, ...]
+    problems: tuple[str, ...]
+    items: tuple[_Part[T | None], ...]  # per raw item, for reuse when only some items change
+    context: object = None  # anything else the parse depended on (init container roles)
+
+
+def _read_list(
+    parent: Mapping[str, Any],
+    key: str,
+    path: str,
+    parse: Callable[[object, str, _Problems], T | None],
+    previous: _ListPart[T] | None,
+    context: object = None,
+    fingerprint: Callable[[object], object] | None = None,
+) -> _ListPart[T]:
+    """Read a list part, reusing what ``previous`` read from equal raw items.
+
+    ``fingerprint`` maps a raw item to just the members ``parse`` reads, so that changes
+    elsewhere in the item (env, resources...) neither defeat reuse nor stay referenced.
     """
+    raw = parent.get(key)
+    if fingerprint is not None and type(raw) is list:
+        prints: object = tuple(map(fingerprint, raw))
+    else:
+        prints = raw
+    if previous is not None and previous.context == context and prints == previous.raw:
+        return previous
     problems = _Problems()
-    if not isinstance(raw, Mapping):
+    raw_items = _list(parent, key, path, problems)
+    old_items = previous.items if previous is not None and previous.context == context else ()
+    items: list[_Part[T | None]] = []
+    for i, item in enumerate(raw_items):
+        item_print = prints[i] if prints is not raw else item  # type: ignore[index]
+        if i < len(old_items) and old_items[i].raw == item_print:
+            items.append(old_items[i])
+            continue
+        item_problems = _Problems()
+        parsed = parse(item, f"{path}{key}[{i}]", item_problems)
+        items.append(_Part(item_print, parsed, tuple(item_problems)))
+    for part in items:
+        problems.extend(part.problems)
+    return _ListPart(
+        prints,
+        tuple(part.value for part in items if part.value is not None),
+        tuple(problems),
+        tuple(items),
+        context,
+    )
+
+
+def _spec_fingerprint(item: object) -> object:
+    """The members of a spec container that ``_container_spec`` reads (nothing else)."""
+    if type(item) is dict:
+        get = item.get
+        return (
+            _DICT,
+            get("name"),
+            get("image"),
+            get("restartPolicy"),
+            get("lifecycle"),
+            get("livenessProbe"),
+            get("readinessProbe"),
+            get("startupProbe"),
+        )
+    return item
+
+
+_DICT = object()  # marks a fingerprint of a dict item, so no other item can equal it
+
+
+def _init_spec(item: object, path: str, problems: _Problems) -> ContainerSpec | None:
+    return _container_spec(item, True, path, problems)
+
+
+def _regular_spec(item: object, path: str, problems: _Problems) -> ContainerSpec | None:
+    return _container_spec(item, False, path, problems)
+
+
+def _regular_status(item: object, path: str, problems: _Problems) -> ContainerStatus | None:
+    return _container_status(item, _NO_MAP, ContainerRole.REGULAR, path, problems)
+
+
+@dataclass(slots=True)
+class _StatusPart:
+    """Everything read from ``status`` (it depends on nothing else but the sidecar roles)."""
+
+    raw: object
+    roles: Mapping[str, ContainerRole]
+    init_statuses: _ListPart[ContainerStatus]
+    statuses: _ListPart[ContainerStatus]
+    conditions: _ListPart[PodCondition]
+    pod_ips: tuple[str, ...]
+    qos_class: str
+    phase: str
+    reason: str
+    message: str
+    nominated_node_name: str
+    problems: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Memo:
+    """The parts of the last object seen of one pod."""
+
+    labels: _Part[tuple[tuple[str, str], ...]] | None = None
+    init_specs: _ListPart[ContainerSpec] | None = None
+    specs: _ListPart[ContainerSpec] | None = None
+    status: _StatusPart | None = None
+
+
+def _read_status(
+    raw: object,
+    status: Mapping[str, Any],
+    roles: Mapping[str, ContainerRole],
+    previous: _StatusPart | None,
+) -> _StatusPart:
+    if previous is not None and previous.roles == roles and raw == previous.raw:
+        # A kubelet resync or a metadata-only change: the status is as it was.
+        return previous
+
+    def init_status(item: object, path: str, problems: _Problems) -> ContainerStatus | None:
+        return _container_status(item, roles, ContainerRole.INIT, path, problems)
+
+    init_statuses = _read_list(
+        status,
+        "initContainerStatuses",
+        "status.",
+        init_status,
+        previous.init_statuses if previous is not None else None,
+        roles,
+    )
+    statuses = _read_list(
+        status,
+        "containerStatuses",
+        "status.",
+        _regular_status,
+        previous.statuses if previous is not None else None,
+    )
+    conditions = _read_list(
+        status,
+        "conditions",
+        "status.",
+        _condition,
+        previous.conditions if previous is not None else None,
+    )
+    problems = _Problems()
+    for part in (init_statuses, statuses, conditions):
+        problems.extend(part.problems)
+    return _StatusPart(
+        raw,
+        roles,
+        init_statuses,
+        statuses,
+        conditions,
+        pod_ips=_pod_ips(status, problems),
+        qos_class=_str(status, "qosClass", "status.", problems),
+        phase=_str(status, "phase", "status.", problems),
+        reason=_str(status, "reason", "status.", problems),
+        message=_str(status, "message", "status.", problems),
+        nominated_node_name=_str(status, "nominatedNodeName", "status.", problems),
+        problems=tuple(problems),
+    )
+
+
+def _build(raw: Mapping[str, Any], memo: _Memo | None) -> tuple[PodSnapshot, _Memo]:
+    problems = _Problems()
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         problems.add(f"pod: expected an object, got {_type_name(raw)}")
-        return PodSnapshot(uid="", problems=tuple(problems))
+        return PodSnapshot(uid="", problems=tuple(problems)), _Memo()
+    if memo is None:
+        memo = _Memo()
     meta = _map(raw, "metadata", "", problems)
     if "metadata" not in raw:
         problems.add("metadata: missing")
     spec = _map(raw, "spec", "", problems)
     status = _map(raw, "status", "", problems)
 
-    init_specs = tuple(
-        c
-        for i, item in enumerate(_list(spec, "initContainers", "spec.", problems))
-        if (c := _container_spec(item, True, f"spec.initContainers[{i}]", problems)) is not None
+    raw_labels = meta.get("labels")
+    labels = memo.labels
+    if labels is None or raw_labels != labels.raw:
+        label_problems = _Problems()
+        labels = _Part(raw_labels, _labels(raw_labels, label_problems), tuple(label_problems))
+    init_specs = _read_list(
+        spec, "initContainers", "spec.", _init_spec, memo.init_specs, None, _spec_fingerprint
     )
-    specs = tuple(
-        c
-        for i, item in enumerate(_list(spec, "containers", "spec.", problems))
-        if (c := _container_spec(item, False, f"spec.containers[{i}]", problems)) is not None
+    specs = _read_list(
+        spec, "containers", "spec.", _regular_spec, memo.specs, None, _spec_fingerprint
     )
-    init_roles = {c.name: c.role for c in init_specs}
-    init_statuses = tuple(
-        s
-        for i, item in enumerate(_list(status, "initContainerStatuses", "status.", problems))
-        if (
-            s := _container_status(
-                item,
-                init_roles,
-                ContainerRole.INIT,
-                f"status.initContainerStatuses[{i}]",
-                problems,
-            )
-        )
-        is not None
-    )
-    statuses = tuple(
-        s
-        for i, item in enumerate(_list(status, "containerStatuses", "status.", problems))
-        if (
-            s := _container_status(
-                item, _NO_MAP, ContainerRole.REGULAR, f"status.containerStatuses[{i}]", problems
-            )
-        )
-        is not None
-    )
-    conditions = tuple(
-        cond
-        for i, item in enumerate(_list(status, "conditions", "status.", problems))
-        if (cond := _condition(item, f"status.conditions[{i}]", problems)) is not None
-    )
+    if memo.init_specs is init_specs and memo.status is not None:
+        roles = memo.status.roles
+    else:
+        roles = {c.name: c.role for c in init_specs.value}
+    status_part = _read_status(raw.get("status"), status, roles, memo.status)
+    for part in (labels, init_specs, specs, status_part):
+        problems.extend(part.problems)
+
     owner_kind, owner_name = _controller(meta, problems)
-    return PodSnapshot(
+    snapshot = PodSnapshot(
         uid=_str(meta, "uid", "metadata.", problems, required=True),
         namespace=_str(meta, "namespace", "metadata.", problems),
         name=_str(meta, "name", "metadata.", problems, required=True),
         owner_kind=owner_kind,
         owner_name=owner_name,
         node_name=_str(spec, "nodeName", "spec.", problems),
-        pod_ips=_pod_ips(status, problems),
-        qos_class=_str(status, "qosClass", "status.", problems),
-        labels=_labels(meta, problems),
+        pod_ips=status_part.pod_ips,
+        qos_class=status_part.qos_class,
+        labels=labels.value,
         resource_version=_str(meta, "resourceVersion", "metadata.", problems),
         creation_timestamp=_time(meta, "creationTimestamp", "metadata.", problems),
-        phase=_str(status, "phase", "status.", problems),
-        reason=_str(status, "reason", "status.", problems),
-        message=_str(status, "message", "status.", problems),
-        nominated_node_name=_str(status, "nominatedNodeName", "status.", problems),
+        phase=status_part.phase,
+        reason=status_part.reason,
+        message=status_part.message,
+        nominated_node_name=status_part.nominated_node_name,
         readiness_gates=_readiness_gates(spec, problems),
-        conditions=conditions,
-        init_container_statuses=init_statuses,
-        container_statuses=statuses,
+        conditions=status_part.conditions.value,
+        init_container_statuses=status_part.init_statuses.value,
+        container_statuses=status_part.statuses.value,
         deletion_timestamp=_time(meta, "deletionTimestamp", "metadata.", problems),
         deletion_grace_period_seconds=_int(
             meta, "deletionGracePeriodSeconds", "metadata.", problems
@@ -745,7 +1018,72 @@ def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
             spec, "terminationGracePeriodSeconds", "spec.", problems
         ),
         restart_policy=_str(spec, "restartPolicy", "spec.", problems),
-        init_containers=init_specs,
-        containers=specs,
-        problems=tuple(problems),
+        init_containers=init_specs.value,
+        containers=specs.value,
+        problems=_capped(problems) if problems else (),
     )
+    return snapshot, _Memo(labels, init_specs, specs, status_part)
+
+
+def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
+    """Build a snapshot from a raw pod dict (the API's JSON, parsed). Never raises.
+
+    What cannot be read is left at its empty value and named in ``problems``.
+    Pure: for a stream of updates, ``SnapshotCache`` gives equal results faster.
+    """
+    return _build(raw, None)[0]
+
+
+class SnapshotCache:
+    """``snapshot_from_pod`` for a stream of updates of the same pods: the ingest hot path.
+
+    Remembers, per pod UID, the parts of the last object it read (a reference to their raw
+    JSON and the parsed values). Parts whose raw JSON is equal this time (usually the whole
+    spec, the labels, most container statuses) are reused instead of parsed again, so the
+    snapshot shares those tuples with the previous one and ``diff`` skips them by identity.
+    The result equals ``snapshot_from_pod(raw)`` (pinned by a property test), with one
+    documented exception that no API server can produce: parts are compared with ``==``,
+    for which JSON ``true`` equals ``1`` and ``1`` equals ``1.0``; if a field flips between
+    such spellings while nothing else in its part changes, the earlier reading (and its
+    problems) is kept until the part changes. Container specs are compared only on the
+    members that are read (name, image, restartPolicy, lifecycle, probes), so env values,
+    args and volumes are not kept alive by the cache (hook and probe definitions are, in
+    memory only, to be compared; nothing of them beyond the snapshot fields is exposed).
+
+    Memory is bounded by ``max_pods`` (least recently updated pods are forgotten first; a
+    forgotten pod is simply parsed in full next time). Call ``forget(uid)`` on DELETED.
+    Not thread-safe: use one per watch stream.
+    """
+
+    def __init__(self, max_pods: int = 10_000) -> None:
+        self.max_pods = max_pods
+        self._memos: dict[str, _Memo] = {}
+
+    def __len__(self) -> int:
+        return len(self._memos)
+
+    def snapshot(self, raw: Mapping[str, Any]) -> PodSnapshot:
+        uid = _peek_uid(raw)
+        memo = self._memos.pop(uid, None) if uid else None
+        snapshot, memo = _build(raw, memo)
+        if uid and snapshot.uid == uid:
+            self._memos[uid] = memo  # re-inserted last: dict order is recency order
+            if len(self._memos) > self.max_pods:
+                del self._memos[next(iter(self._memos))]
+        return snapshot
+
+    def forget(self, uid: str) -> None:
+        self._memos.pop(uid, None)
+
+    def clear(self) -> None:
+        self._memos.clear()
+
+
+def _peek_uid(raw: object) -> str:
+    if type(raw) is dict:
+        meta = raw.get("metadata")
+        if type(meta) is dict:
+            uid = meta.get("uid")
+            if type(uid) is str:
+                return uid
+    return ""

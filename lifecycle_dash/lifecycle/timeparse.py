@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-__all__ = ["format_rfc3339", "parse_rfc3339"]
+__all__ = ["format_rfc3339", "parse_rfc3339", "try_parse_rfc3339"]
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
@@ -35,6 +35,17 @@ def parse_rfc3339(value: str) -> datetime:
         _CACHE.clear()
     _CACHE[value] = result
     return result
+
+
+def try_parse_rfc3339(value: object) -> datetime | None:
+    """Like ``parse_rfc3339`` but None for anything that is not a valid timestamp string."""
+    cached = _CACHE.get(value) if type(value) is str else None
+    if cached is not None:
+        return cached
+    try:
+        return parse_rfc3339(value)  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 def _parse(value: str) -> datetime:

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -260,7 +261,7 @@ def test_readiness_gates_nominated_node_and_reason():
 # --- redaction -----------------------------------------------------------------------------
 
 
-def _pod_full_of_secrets() -> dict:
+def _pod_full_of_secrets() -> dict[str, Any]:
     raw = f.sidecar_pod(
         containers=[
             f.container(
@@ -355,7 +356,7 @@ def test_snapshot_times_are_aware_utc_even_from_offsets():
 
 @pytest.mark.parametrize("raw", [None, [], "pod", 42, b"{}"])
 def test_non_object_pod(raw):
-    snap = snapshot_from_pod(raw)  # type: ignore[arg-type]
+    snap = snapshot_from_pod(raw)
     assert snap.uid == ""
     assert snap.problems
     assert "pod" in snap.problems[0]
@@ -367,7 +368,7 @@ def test_empty_object_names_the_missing_fields():
     assert any("metadata" in p for p in snap.problems)
 
 
-def _mangle(path: list, value: object) -> dict:
+def _mangle(path: list[Any], value: object) -> dict[str, Any]:
     raw = f.sidecar_pod()
     target = raw
     for step in path[:-1]:
