@@ -715,6 +715,8 @@ class PodWorker:
         if self.frozen or self.deleting:
             return
         self.deleting = True
+        # Pod workers floor the grace at 1 s (a force delete still gets a moment).
+        grace = max(grace, 1.0)
         self.truth("termination_start", grace=grace)
         if self.finished:
             self.later(self.ctx.options.cleanup_seconds, self._final_delete)
@@ -828,6 +830,23 @@ class PodWorker:
         self.flush()
         self._begin_termination(self.now + timedelta(seconds=grace))
 
+    def removed(self) -> None:
+        """The object is gone from the API (a force delete, or our own final delete).
+
+        After a force delete the node still stops the containers, with the small floor grace
+        (pod workers floor the grace at 1 s, killContainer at 2 s); nothing reaches the API any
+        more, but the instants go to the ground truth.
+        """
+        if self.finished or self.frozen:
+            self.cancel_all()
+            self.frozen = True
+            self.node.release(self.uid)
+            return
+        self.truth("force_deleted")
+        if not self.deleting:
+            self.deleting = True
+            self._begin_termination(self.now + timedelta(seconds=1))
+
     def freeze(self) -> None:
         """The node is gone: nothing more is written by this kubelet."""
         self.cancel_all()
@@ -879,11 +898,7 @@ class Kubelet:
         if type_ == "DELETED":
             worker = self.workers.pop(uid, None)
             if worker is not None:
-                if not worker.finished:
-                    worker.truth("force_deleted")
-                worker.cancel_all()
-                worker.frozen = True
-                worker.node.release(uid)
+                worker.removed()
             return
         spec = pod.get("spec") or {}
         node = self.ctx.nodes.get(spec.get("nodeName") or "")

@@ -69,3 +69,38 @@ def test_a_pod_applied_through_the_api_is_scheduled_run_and_terminated():
     offsets = dict(records)
     assert offsets["sigterm"] - offsets["prestop_start"] == pytest.approx(3, abs=1e-5)
     assert offsets["exit"] - offsets["sigterm"] == pytest.approx(4, abs=1e-5)
+
+
+async def _force_delete() -> tuple[Store, Simulation, list[tuple[str, dict[str, Any]]]]:
+    clock = SimClock(speed=100)
+    store = Store(clock)
+    sim = Simulation(store, clock, scenario="none", seed=1)
+    history: list[tuple[str, dict[str, Any]]] = []
+    store.subscribe(lambda t, k, o: history.append((t, o)) if k == "pods" else None)
+    await sim.start()
+    manifest = {
+        "metadata": {
+            "name": "stubborn",
+            "annotations": {"kubesim.lifecycle-dash.io/app.ignore-sigterm": "true"},
+        },
+        "spec": {"containers": [{"name": "app", "image": "acme/shell:1"}]},
+    }
+    store.create("pods", manifest)
+    await asyncio.sleep(0.1)
+    request_pod_deletion(store, "default", "stubborn", 0)
+    await asyncio.sleep(0.1)
+    await sim.stop()
+    return store, sim, history
+
+
+def test_a_force_deleted_pod_is_gone_at_once_but_still_killed_on_the_node():
+    store, sim, history = asyncio.run(_force_delete())
+    assert store.get("pods", "default", "stubborn") is None
+    assert [t for t, _ in history][-2:] == ["MODIFIED", "DELETED"]
+    assert all(o["status"].get("phase") != "Failed" for _, o in history)
+    records = {r["what"]: r["offset"] for r in sim.truth.records if r["pod"] == "stubborn"}
+    assert "force_deleted" in records
+    # Grace 0 becomes 1 s on the node, and SIGTERM still gets killContainer's 2 s floor.
+    assert records["sigkill"] - records["sigterm"] == pytest.approx(2, abs=1e-5)
+    assert records["sigterm"] == pytest.approx(records["termination_start"], abs=1e-5)
+    assert records["force_deleted"] >= records["termination_start"]
