@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from lifecycle_dash.ingest import models as m
 from lifecycle_dash.web import selectors, selectors_pod
@@ -118,6 +119,7 @@ def api_pod_timeline(request: HttpRequest, uid: str) -> HttpResponse:
     )
 
 
+@require_safe
 def api_openapi(request: HttpRequest) -> HttpResponse:
     """The OpenAPI document is public: it describes the API, it holds no data."""
     return json_response(openapi_document(server=request.build_absolute_uri("/")))

@@ -169,4 +169,10 @@ def test_the_timeline_draws_lanes_and_a_waterfall_for_a_processed_history(
     page.wait_for_url(re.compile(r"\?from=.*&to="))
     page.wait_for_selector("svg.swimlanes")
     assert "Whole history" in page.content()
+    crashing = data.crashloop_story()
+    data.ingest_crashloop_with_gap(cluster, crashing)
+    page.goto(f"{live_web}/pods/{crashing.uid}/")
+    page.wait_for_selector("svg.swimlanes")
+    assert page.locator("#pod-lanes .marker.restart").count() == 3
+    page.locator("#pod-lanes").screenshot(path=str(artifacts_dir / "timeline-crashloop-gap.png"))
     page.close()

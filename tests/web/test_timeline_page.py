@@ -149,3 +149,34 @@ def test_anonymous_visitors_are_sent_to_sign_in(sigkilled: data.PodStory) -> Non
     response = Client().get(f"/pods/{sigkilled.uid}/")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_restarts_are_marked_and_an_unobserved_interval_is_shaded(
+    sre_client: Client, cluster: Cluster
+) -> None:
+    story = data.crashloop_story()
+    data.ingest_crashloop_with_gap(cluster, story)
+    html = sre_client.get(f"/pods/{story.uid}/lanes").content.decode()
+    assert "<title>restart #1: exit 1 (Error)" in html
+    # Restarts 2 and 3 happened inside the 410 gap: marked, with their exits unknown.
+    assert "<title>restart #2 (inside an unobserved interval: exit unknown)" in html
+    assert "<title>restart #3: exit 1 (Error)" in html
+    assert html.count('class="unobserved"') == 2  # before the first watch, and the gap
+    assert "unobserved pods" in html
+    assert "410 Gone" in html
+    assert "waiting: CrashLoopBackOff" in html
+
+
+def test_a_kubelet_eviction_gets_a_waterfall_without_a_deletion_request(
+    sre_client: Client, cluster: Cluster
+) -> None:
+    story = data.evicted_story()
+    data.ingest_evicted_pod(cluster, story)
+    html = sre_client.get(f"/pods/{story.uid}/waterfalls").content.decode()
+    text = text_of(html)
+    assert "termination started" in text
+    assert "kubelet eviction" in text
+    assert "event Evicted" in text
+    # The kubelet's own grace is not in the API: a 137 is not called a grace-period SIGKILL.
+    assert "app: unknown: exit 137 (likely SIGKILL)" in text
+    assert "grace period unknown" in text

@@ -342,3 +342,142 @@ def ingest_running_pod(cluster: Cluster, story: PodStory) -> None:
         ],
         story.base,
     )
+
+
+def crashloop_story(
+    *, uid: str = "c4a50000-0000-4000-8000-0000000000c1", name: str = "worker-6f7d8-cr4sh"
+) -> PodStory:
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=4)
+    return PodStory(uid, "shop", name, base, grace=30, requested_s=None, exit_s=None)
+
+
+def ingest_crashloop_with_gap(cluster: Cluster, story: PodStory) -> None:
+    """Running, then restart 1 (exit 1) at +20 s; the pods watch then loses its place (410
+    Gone) and relists at +120..+122 s: restarts 2 and 3 happened unobserved."""
+    b = _seconds_since_t0(story.base)
+    common: Json = {
+        "uid": story.uid,
+        "name": story.name,
+        "namespace": story.namespace,
+        "created": b,
+    }
+    conditions = f.standard_conditions(at_=b + 1, ready=False, ready_at=b + 1)
+
+    def looping(rv: str, restarts: int, finished: float) -> Json:
+        return f.pod(
+            resource_version=rv,
+            container_statuses=[
+                f.waiting(
+                    "app",
+                    "CrashLoopBackOff",
+                    message="back-off 10s restarting failed container=app",
+                    restart_count=restarts,
+                    last_terminated=f.term(1, started=b + finished - 5, finished=b + finished),
+                    container_id="containerd://4f3c2b1a0099",
+                )
+            ],
+            conditions=conditions,
+            **common,
+        )
+
+    processor = processor_for(stream=_stream(cluster, "pods"), publisher=None)
+
+    def handle(received_s: float, event_type: str, obj: Json) -> None:
+        raw = orjson.dumps(obj)
+        processor.handle(
+            event_type=event_type,
+            obj=orjson.loads(raw),
+            raw_size=len(raw),
+            received_at=story.base + timedelta(seconds=received_s),
+        )
+
+    running = f.pod(
+        resource_version="400",
+        container_statuses=[f.running("app", started_at=b + 4, ready=False)],
+        conditions=conditions,
+        **common,
+    )
+    handle(4.5, "ADDED", running)
+    processor.flush(resource_version=None)
+    handle(20.5, "MODIFIED", looping("401", 1, 20))
+    processor.flush(resource_version=None)
+    processor.begin_relist(started_at=story.base + timedelta(seconds=120), reason="410 Gone")
+    handle(121, "ADDED", looping("420", 3, 110))
+    processor.end_relist(
+        list_resource_version="420", finished_at=story.base + timedelta(seconds=122)
+    )
+    processor.flush(resource_version="420")
+    feed(
+        cluster,
+        "events",
+        [
+            (
+                25.0,
+                "ADDED",
+                event(
+                    story,
+                    "BackOff",
+                    "Back-off restarting failed container app",
+                    25,
+                    type_="Warning",
+                ),
+            )
+        ],
+        story.base,
+    )
+
+
+def evicted_story(
+    *, uid: str = "e71c0000-0000-4000-8000-0000000000e1", name: str = "cache-7c8d9-ev1ct"
+) -> PodStory:
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    return PodStory(uid, "shop", name, base, grace=30, requested_s=None, exit_s=60.0)
+
+
+def ingest_evicted_pod(cluster: Cluster, story: PodStory) -> None:
+    """Running, then evicted by the kubelet for memory pressure at +50 s (exit 137 at +60 s)."""
+    b = _seconds_since_t0(story.base)
+    common: Json = {
+        "uid": story.uid,
+        "name": story.name,
+        "namespace": story.namespace,
+        "created": b,
+    }
+    running = f.pod(
+        resource_version="500",
+        container_statuses=[f.running("app", started_at=b + 4)],
+        conditions=f.standard_conditions(at_=b + 1, ready_at=b + 6),
+        **common,
+    )
+    evicted = f.pod(
+        resource_version="501",
+        phase="Failed",
+        reason="Evicted",
+        message="The node was low on resource: memory.",
+        container_statuses=[
+            f.terminated("app", 137, reason="Error", started_at=b + 4, finished_at=b + 60)
+        ],
+        conditions=f.standard_conditions(at_=b + 1, ready=False, ready_at=b + 50),
+        **common,
+    )
+    feed(cluster, "pods", [(6.5, "ADDED", running), (60.5, "MODIFIED", evicted)], story.base)
+    feed(
+        cluster,
+        "events",
+        [
+            (
+                50.3,
+                "ADDED",
+                event(
+                    story,
+                    "Evicted",
+                    "The node was low on resource: memory. Threshold quantity: 100Mi.",
+                    50,
+                    container=None,
+                    type_="Warning",
+                ),
+            ),
+            (50.4, "ADDED", event(story, "Killing", "Stopping container app", 50)),
+        ],
+        story.base,
+    )
