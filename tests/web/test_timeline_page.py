@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from lifecycle_dash.ingest.models import Cluster, Pod
+from tests.lifecycle import podfactory as f
 from tests.web import timeline_data as data
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +182,27 @@ def test_a_kubelet_eviction_gets_a_waterfall_without_a_deletion_request(
     # The kubelet's own grace is not in the API: a 137 is not called a grace-period SIGKILL.
     assert "app: unknown: exit 137 (likely SIGKILL)" in text
     assert "grace period unknown" in text
+
+
+def test_init_containers_and_sidecars_get_their_own_lanes_before_the_app(
+    sre_client: Client, cluster: Cluster
+) -> None:
+    b = (datetime.now(UTC) - f.T0).total_seconds() - 60
+    pod = f.sidecar_pod(
+        uid="51dec000-0000-4000-8000-000000000001",
+        name="mesh-app-1",
+        created=b,
+        init_container_statuses=[
+            f.terminated("init-db", 0, started_at=b + 1, finished_at=b + 3),
+            f.running("istio-proxy", started_at=b + 3),
+        ],
+        container_statuses=[f.running("app", started_at=b + 5)],
+        conditions=f.standard_conditions(at_=b, ready_at=b + 6),
+    )
+    data.feed(cluster, "pods", [(8.0, "ADDED", pod)], datetime.now(UTC))
+    html = sre_client.get("/pods/51dec000-0000-4000-8000-000000000001/lanes").content.decode()
+    lanes = re.findall(r'data-lane="(ctr-[^"]+)"', html)
+    assert lanes == ["ctr-init-db", "ctr-istio-proxy", "ctr-app"]
+    assert '<tspan class="sublabel">init</tspan>' in html
+    assert '<tspan class="sublabel">sidecar</tspan>' in html
+    assert "exit 0 (Completed)" in html
