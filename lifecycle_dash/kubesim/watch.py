@@ -197,9 +197,14 @@ class WatchStream:
                 # it only goes out with nothing left in the buffer.
                 settled = not stalled and not self._buffer
                 if now >= deadline:
-                    if self.bookmarks and settled:
-                        # The watch cache sends a last bookmark just before the deadline.
-                        writer.write(httpio.chunk(self._bookmark(current_rv())))
+                    if not stalled:
+                        # Flush and bookmark with no await in between, so the bookmark covers
+                        # everything; the watch cache sends one just before the deadline too.
+                        if self._buffer:
+                            writer.write(httpio.chunk(b"".join(self._buffer)))
+                            self._buffer.clear()
+                        if self.bookmarks:
+                            writer.write(httpio.chunk(self._bookmark(current_rv())))
                     break
                 if settled and now >= next_bookmark:
                     writer.write(httpio.chunk(self._bookmark(current_rv())))
