@@ -13,7 +13,9 @@ One ``PodWorker`` per pod, driven entirely by timeline entries (no task per pod)
   deadline with the 2 s floor, sidecars after regular containers in reverse order, terminal
   status write (Failed/Succeeded), then the final DELETE with grace 0 (MODIFIED with
   deletionGracePeriodSeconds=0, then DELETED);
-* node-pressure eviction (phase Failed, reason Evicted, DisruptionTarget, no deletion).
+* node-pressure eviction (phase Failed, reason Evicted, DisruptionTarget, no deletion);
+* force deletion: the object is gone at once, the node still stops the containers (1 s
+  pod-worker floor, 2 s kill floor), visible only in the ground truth.
 
 Status writes within one simulated instant are coalesced into one write, as the status
 manager's batching does. Conditions get a new lastTransitionTime only when their status
