@@ -162,7 +162,7 @@ class PodPublisher:
     async def _send(self, messages: list[dict[str, Any]]) -> None:
         layer = get_channel_layer(self.alias)
         if layer is None:
-            return
+            raise RuntimeError(f"no channel layer {self.alias!r} configured")
         # Bounded concurrency: channels_redis opens a connection per concurrent send.
         limit = asyncio.Semaphore(_CONCURRENCY)
 

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from lifecycle_dash.ingest.processors import processor_for
+from lifecycle_dash.ingest.publish import PodPublisher, pod_message
+from lifecycle_dash.live.groups import pod_group
+from tests.ingest.conftest import at
+from tests.lifecycle import podfactory as f
+
+
+def listen(group: str) -> str:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def drain(channel: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
+    """Every message on the channel until none arrives for ``quiet`` seconds."""
+    import asyncio
+
+    layer = get_channel_layer()
+
+    async def collect() -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        while True:
+            try:
+                got.append(await asyncio.wait_for(layer.receive(channel), quiet))
+            except TimeoutError:
+                return got
+
+    return async_to_sync(collect)()
+
+
+def message(uid: str, restarts: int) -> dict[str, Any]:
+    return pod_message(
+        cluster="prod-eu",
+        uid=uid,
+        namespace="shop",
+        name="web-1",
+        status="CrashLoopBackOff",
+        ready="0/1",
+        restarts=restarts,
+        deleted=False,
+    )
+
+
+@pytest.mark.integration
+def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_state() -> None:
+    uid = str(uuid.uuid4())
+    channel = listen(pod_group(uid))
+    publisher = PodPublisher(min_interval=0.25)
+    try:
+        for restarts in range(100):
+            publisher.submit([message(uid, restarts)])
+            time.sleep(0.01)
+        assert publisher.wait_idle(5)
+        got = drain(channel)
+    finally:
+        publisher.close()
+    assert 2 <= len(got) <= 6
+    assert got[-1]["restarts"] == 99
+    assert got[-1]["type"] == "pod.changed"
+
+
+@pytest.mark.integration
+def test_publishing_failures_are_counted_not_raised(settings) -> None:
+    settings.CHANNEL_LAYERS = {
+        **settings.CHANNEL_LAYERS,
+        "down": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        },
+    }
+    publisher = PodPublisher(alias="down")
+    try:
+        assert publisher.submit([message("x", 1)]) == 1
+        assert publisher.wait_idle(5)
+    finally:
+        publisher.close()
+    assert publisher.sent == 0
+    assert publisher.failed == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) -> None:
+    uid = str(uuid.uuid4())
+    stream = stream_for("pods")
+    # The pod's own group: other test runs may share this Redis and the cluster's name.
+    channel = listen(pod_group(uid))
+    publisher = PodPublisher()
+    try:
+        processor = processor_for(stream=stream, publisher=publisher)
+        raw = f.running_pod(uid=uid, name="web-1", resource_version="1")
+        for i in range(10):
+            raw = f.evolve(
+                raw, lambda p, i=i: p["status"]["containerStatuses"][0].update(restartCount=i)
+            )
+            processor.handle(event_type="MODIFIED", obj=raw, raw_size=3000, received_at=at(i))
+        processor.flush(resource_version=None)
+        assert publisher.wait_idle(5)
+        got = drain(channel)
+    finally:
+        publisher.close()
+    assert [(m["uid"], m["restarts"], m["cluster"]) for m in got] == [(uid, 9, "prod-eu")]

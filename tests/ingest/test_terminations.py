@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from lifecycle_dash.ingest.models import TerminationRecord
+from lifecycle_dash.ingest.processors import processor_for
+from tests.ingest.conftest import at
+from tests.ingest.lifecycles import graceful_lifecycle
+from tests.ingest.test_event_processor import k8s_event
+
+UID = "a0000000-0000-4000-8000-00000000000a"
+
+
+@pytest.mark.django_db
+def test_a_deleted_pod_gets_a_termination_record_refined_by_later_evidence(
+    stream_for, publisher
+) -> None:
+    pods = processor_for(stream=stream_for("pods"), publisher=publisher)
+    for i, (kind, obj) in enumerate(graceful_lifecycle(uid=UID, name="web-1")):
+        pods.handle(event_type=kind, obj=obj, raw_size=3000, received_at=at(i))
+    assert pods.flush(resource_version=None).terminations == 1
+    record = TerminationRecord.objects.get(pod_uid=UID)
+    assert record.cause == "api_delete"
+    assert record.analysis["deletion_requested"]["rule"].startswith("api:")
+    assert record.verdicts == ["app:clean_exit"]
+    container = record.analysis["containers"][0]
+    assert container["kill_started"]["at"] is None
+
+    # The kubelet's Killing event arrives on the events stream: the record is recomputed.
+    events = processor_for(stream=stream_for("events"), publisher=publisher)
+    killing = k8s_event(count=1, last=101, rv="50", uid="k1", reason="Killing")
+    killing["involvedObject"]["uid"] = UID
+    killing["message"] = "Stopping container app"
+    killing["type"] = "Normal"
+    events.handle(event_type="ADDED", obj=killing, raw_size=900, received_at=at(10))
+    assert events.flush(resource_version=None).terminations == 1
+    record.refresh_from_db()
+    assert record.analysis["containers"][0]["kill_started"]["at"] == "2024-05-01T12:01:41+00:00"
