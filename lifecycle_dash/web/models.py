@@ -43,3 +43,6 @@ class ApiToken(models.Model):
             user=user, name=name, prefix=token[:10], token_hash=hash_token(token)
         )
         return row, token
+
+
+from lifecycle_dash.web.models_review import Incident  # noqa: E402,F401  (saved incidents)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lifecycle_dash.web import views, views_api, views_pod
+from lifecycle_dash.web import views, views_api, views_pod, views_review
 
 app_name = "web"
 
@@ -17,4 +17,11 @@ urlpatterns = [
     path("api/v1/pods", views_api.api_pods, name="api_pods"),
     path("api/v1/pods/<str:uid>", views_api.api_pod, name="api_pod"),
     path("api/v1/pods/<str:uid>/timeline", views_api.api_pod_timeline, name="api_pod_timeline"),
+    path("review/", views_review.review, name="review"),
+    path("review/diagnoses", views_review.review_diagnoses, name="review_diagnoses"),
+    path("review/at/", views_review.review_at, name="review_at"),
+    path("review/export.<str:fmt>", views_review.review_export, name="review_export"),
+    path("incidents/", views_review.incidents, name="incidents"),
+    path("incidents/<int:pk>/", views_review.incident_detail, name="incident_detail"),
+    path("api/v1/review", views_review.api_review, name="api_review"),
 ]

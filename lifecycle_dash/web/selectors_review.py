@@ -1,0 +1,568 @@
+"""Reads for the incident review: a window's history, bounded and index-friendly.
+
+History is partitioned by receive time (``observed_at``) while reviews ask about the
+authoritative instant (``at``). Every history query filters on both: ``at`` in the window, and
+``observed_at`` in the window widened by ``OBSERVED_BEFORE`` / ``OBSERVED_AFTER`` (an API
+instant can precede its receipt by the watch's lag or an outage, and clocks disagree a little),
+so PostgreSQL prunes to the partitions of those days and walks the ``(at, kind)`` /
+``(sort_at, reason)`` review indexes.
+
+``review_window`` issues 7 queries whatever the window holds (pinned in tests):
+transitions, event occurrences, termination records, the pods concerned, observation gaps,
+the lanes' states at the window start, and the lanes' STATUS changes. Each is capped; a
+capped read sets ``truncated`` so the page says the window is too busy to show in full.
+``window_evidence`` (the diagnoses, loaded lazily) issues 4 more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from lifecycle_dash.ingest.models import (
+    EventOccurrence,
+    ObservationGap,
+    Pod,
+    TerminationRecord,
+)
+from lifecycle_dash.ingest.models import (
+    Transition as TransitionRow,
+)
+from lifecycle_dash.ingest.snapshots import snapshot_from_document
+from lifecycle_dash.ingest.terminations import EVENT_COLUMNS_SQL, event_from_row
+from lifecycle_dash.lifecycle.diagnose import Diagnosis, PodEvidence, diagnose_workload
+from lifecycle_dash.lifecycle.endpoints import EndpointObservation
+from lifecycle_dash.lifecycle.events import PodEvent
+from lifecycle_dash.lifecycle.review import (
+    CauseGroup,
+    Happening,
+    PodFacts,
+    ReviewCause,
+    Segment,
+    TerminationFacts,
+    WindowOccurrence,
+    classify_window,
+    group_happenings,
+    pod_segments,
+    workload_of,
+)
+from lifecycle_dash.lifecycle.termination import analyze_termination
+from lifecycle_dash.lifecycle.timeparse import try_parse_rfc3339
+from lifecycle_dash.lifecycle.transitions import (
+    TimeSource,
+    Transition,
+    TransitionKind,
+    freeze_detail,
+)
+from lifecycle_dash.web.review import ReviewQuery
+from lifecycle_dash.web.selectors import DELETED_WINDOW, pod_queryset
+
+__all__ = [
+    "OBSERVED_AFTER",
+    "OBSERVED_BEFORE",
+    "Gap",
+    "Lane",
+    "PodInfo",
+    "ReviewData",
+    "WorkloadDiagnoses",
+    "history_pods",
+    "review_window",
+    "window_diagnoses",
+    "window_transitions",
+]
+
+OBSERVED_BEFORE = timedelta(minutes=15)
+OBSERVED_AFTER = timedelta(hours=6)
+MAX_TRANSITIONS = 20_000
+MAX_OCCURRENCES = 10_000
+MAX_RECORDS = 5_000
+MAX_LANES = 120
+MAX_LANE_CHANGES = 20_000
+MAX_EXPORT_TRANSITIONS = 50_000
+MAX_DIAGNOSED_WORKLOADS = 12
+MAX_DIAGNOSED_PODS = 150
+
+_REVIEW_KINDS = (
+    TransitionKind.CONTAINER_STATE.value,
+    TransitionKind.CONTAINER_RESTART.value,
+    TransitionKind.DELETION_REQUESTED.value,
+    TransitionKind.POD_CREATED.value,
+)
+# Only the container states the review classifies (exits and failure waits), not every flip.
+_REVIEW_STATES = RawSQL(
+    "(kind <> 'container_state' OR (new #>> '{}') LIKE 'terminated%%' "
+    "OR (new #>> '{}') LIKE 'waiting:%%')",
+    (),
+    output_field=BooleanField(),
+)
+_REVIEW_EVENT_REASONS = (
+    "Killing",
+    "FailedScheduling",
+    "Failed",
+    "BackOff",
+    "Evicted",
+    "Preempted",
+    "Preempting",
+    "TaintManagerEviction",
+    "NodeNotReady",
+)
+_LANE_KINDS = (TransitionKind.KUBECTL_STATUS.value, TransitionKind.POD_READY.value)
+_TRANSITION_FIELDS = (
+    "pod_uid",
+    "kind",
+    "subject",
+    "old",
+    "new",
+    "observed_at",
+    "key",
+    "api_time",
+    "time_source",
+    "detail",
+)
+_POD_FIELDS = (
+    "uid",
+    "cluster__name",
+    "namespace",
+    "name",
+    "owner_kind",
+    "owner_name",
+    "labels",
+    "node_name",
+    "created_at",
+    "first_observed_at",
+    "deleted_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PodInfo:
+    facts: PodFacts
+    cluster: str
+    created_at: datetime | None
+    deleted_at: datetime | None
+
+    @property
+    def workload(self) -> tuple[str, str]:
+        kind, name = workload_of(self.facts.owner_kind, self.facts.owner_name, self.facts.labels)
+        return (kind, name) if name else ("Pod", self.facts.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    cluster: str
+    resource: str
+    started_at: datetime
+    ended_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    uid: str
+    info: PodInfo
+    segments: list[Segment]
+
+
+@dataclass
+class ReviewData:
+    query: ReviewQuery
+    happenings: list[Happening]
+    groups: list[CauseGroup]
+    pods: dict[str, PodInfo]
+    gaps: list[Gap]
+    lanes: list[Lane]
+    records: dict[str, dict[str, Any]]
+    truncated: list[str] = field(default_factory=list)
+
+    @property
+    def affected_uids(self) -> list[str]:
+        return list(dict.fromkeys(h.pod_uid for h in self.happenings))
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {uid: f"{p.facts.namespace}/{p.facts.name}" for uid, p in self.pods.items()}
+
+    def workloads(self) -> list[tuple[str, str, str, list[ReviewCause]]]:
+        """(namespace, kind, name, causes) of every affected workload, sorted."""
+        found: dict[tuple[str, str, str], list[ReviewCause]] = {}
+        for h in self.happenings:
+            info = self.pods.get(h.pod_uid)
+            if info is None:
+                continue
+            kind, name = info.workload
+            causes = found.setdefault((info.facts.namespace, kind, name), [])
+            if h.cause not in causes:
+                causes.append(h.cause)
+        return [(ns, kind, name, causes) for (ns, kind, name), causes in sorted(found.items())]
+
+
+def history_pods(query: ReviewQuery, *, alive_at: datetime) -> QuerySet[Pod]:
+    """Pods matching the review's filters and not deleted before ``alive_at``.
+
+    The dashboard's own filter (``pod_queryset``) with "recently deleted" reaching back to
+    ``alive_at``: the same semantics for namespaces, owners and label selectors.
+    """
+    pod_filter = replace(query.pod_filter, include_deleted=True, status="")
+    return pod_queryset(pod_filter=pod_filter, now=alive_at + DELETED_WINDOW)
+
+
+def _narrowed(query: ReviewQuery) -> bool:
+    f = query.pod_filter
+    return bool(f.namespace or f.selector or f.owner_name or f.owner_kind)
+
+
+def _scope(rows: QuerySet[Any], query: ReviewQuery, *, uid_field: str = "pod_uid") -> QuerySet[Any]:
+    if query.pod_filter.cluster:
+        rows = rows.filter(cluster__name=query.pod_filter.cluster)
+    if _narrowed(query):
+        pods = history_pods(query, alive_at=query.start).values("uid")
+        rows = rows.filter(**{f"{uid_field}__in": pods})
+    return rows
+
+
+def _observed(query: ReviewQuery, start: datetime | None = None) -> Q:
+    return Q(
+        observed_at__gte=(start or query.start) - OBSERVED_BEFORE,
+        observed_at__lte=query.end + OBSERVED_AFTER,
+    )
+
+
+def _transition(row: Sequence[Any]) -> Transition:
+    uid, kind, subject, old, new, observed_at, key, api_time, source, detail = row
+    return Transition(
+        pod_uid=uid,
+        kind=TransitionKind(kind),
+        subject=subject,
+        old=old,
+        new=new,
+        observed_at=observed_at,
+        key=key,
+        api_time=api_time,
+        time_source=TimeSource(source),
+        detail=freeze_detail(detail),
+    )
+
+
+def _info(row: dict[str, Any]) -> PodInfo:
+    labels = row["labels"] if isinstance(row["labels"], dict) else {}
+    return PodInfo(
+        facts=PodFacts(
+            uid=row["uid"],
+            namespace=row["namespace"],
+            name=row["name"],
+            owner_kind=row["owner_kind"],
+            owner_name=row["owner_name"],
+            labels=labels,
+            node=row["node_name"],
+        ),
+        cluster=row["cluster__name"],
+        created_at=row["created_at"] or row["first_observed_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def _exits(analysis: Any) -> dict[str, tuple[int | None, datetime | None]]:
+    out: dict[str, tuple[int | None, datetime | None]] = {}
+    if not isinstance(analysis, dict):
+        return out
+    for container in analysis.get("containers") or ():
+        if not isinstance(container, dict):
+            continue
+        exited = container.get("exited") or {}
+        code = container.get("exit_code")
+        out[str(container.get("name", ""))] = (
+            code if isinstance(code, int) else None,
+            try_parse_rfc3339(exited.get("at")) if isinstance(exited, dict) else None,
+        )
+    return out
+
+
+def review_window(*, query: ReviewQuery) -> ReviewData:
+    """Everything the review page shows for the window (7 queries)."""
+    start, end = query.start, query.end
+    truncated: list[str] = []
+
+    rows = list(
+        _scope(TransitionRow.objects.all(), query)
+        .filter(_observed(query), at__gte=start, at__lte=end, kind__in=_REVIEW_KINDS)
+        .filter(_REVIEW_STATES)
+        .order_by("at")
+        .values_list(*_TRANSITION_FIELDS)[: MAX_TRANSITIONS + 1]
+    )
+    if len(rows) > MAX_TRANSITIONS:
+        rows = rows[:MAX_TRANSITIONS]
+        truncated.append("transitions")
+    transitions = [_transition(row) for row in rows]
+
+    occurrence_rows = list(
+        _scope(EventOccurrence.objects.all(), query)
+        .filter(
+            _observed(query),
+            sort_at__gte=start,
+            sort_at__lte=end,
+            reason__in=_REVIEW_EVENT_REASONS,
+        )
+        .order_by("sort_at")
+        .values_list("pod_uid", "reason", "message", "container_name", "sort_at", "type")[
+            : MAX_OCCURRENCES + 1
+        ]
+    )
+    if len(occurrence_rows) > MAX_OCCURRENCES:
+        occurrence_rows = occurrence_rows[:MAX_OCCURRENCES]
+        truncated.append("events")
+    occurrences = [WindowOccurrence(*row) for row in occurrence_rows]
+
+    record_rows = list(
+        _scope(TerminationRecord.objects.all(), query)
+        .filter(started_at__gte=start, started_at__lte=end)
+        .order_by("started_at")
+        .values_list("pod_uid", "cause", "verdicts", "started_at", "analysis")[: MAX_RECORDS + 1]
+    )
+    if len(record_rows) > MAX_RECORDS:
+        record_rows = record_rows[:MAX_RECORDS]
+        truncated.append("terminations")
+    terminations = [
+        TerminationFacts(uid, cause, tuple(verdicts), started, _exits(analysis))
+        for uid, cause, verdicts, started, analysis in record_rows
+    ]
+    records = {row[0]: row[4] for row in record_rows if isinstance(row[4], dict)}
+
+    uids = {t.pod_uid for t in transitions} | {o.pod_uid for o in occurrences}
+    uids |= {r.pod_uid for r in terminations}
+    pods: dict[str, PodInfo] = {}
+    if uids:
+        pod_rows = Pod.objects.filter(uid__in=sorted(uids))
+        if query.pod_filter.cluster:
+            pod_rows = pod_rows.filter(cluster__name=query.pod_filter.cluster)
+        pods = {row["uid"]: _info(row) for row in pod_rows.values(*_POD_FIELDS)}
+
+    happenings = classify_window(
+        start=start,
+        end=end,
+        pods={uid: info.facts for uid, info in pods.items()},
+        transitions=transitions,
+        occurrences=occurrences,
+        terminations=terminations,
+    )
+    groups = group_happenings(happenings, pods={uid: info.facts for uid, info in pods.items()})
+
+    gap_rows = ObservationGap.objects.filter(started_at__lte=end, ended_at__gte=start)
+    if query.pod_filter.cluster:
+        gap_rows = gap_rows.filter(cluster__name=query.pod_filter.cluster)
+    gaps = [
+        Gap(*row)
+        for row in gap_rows.order_by("started_at").values_list(
+            "cluster__name", "resource", "started_at", "ended_at", "reason"
+        )[:50]
+    ]
+
+    # Lanes: the pods something happened to first, then the ones created in the window
+    # (a rollout's new pods), per workload.
+    lane_uids = list(dict.fromkeys(h.pod_uid for h in happenings))
+    lane_uids += [
+        t.pod_uid
+        for t in transitions
+        if t.kind is TransitionKind.POD_CREATED and t.pod_uid not in set(lane_uids)
+    ]
+    lane_uids = [uid for uid in dict.fromkeys(lane_uids) if uid in pods][:MAX_LANES]
+    lanes = _lanes(query, lane_uids, pods) if lane_uids else []
+    return ReviewData(query, happenings, groups, pods, gaps, lanes, records, truncated)
+
+
+def _latest_sql(kind: str) -> str:
+    # The time-travel index (web_transition_instant): one backward index probe per pod.
+    return (
+        "SELECT t.new FROM ingest_transition t WHERE t.pod_uid = ingest_pod.uid "
+        f"AND t.kind = '{kind}' AND t.subject = '' AND t.at <= %s "
+        "AND t.observed_at >= ingest_pod.first_observed_at - interval '1 day' "
+        "AND t.observed_at <= %s ORDER BY t.at DESC LIMIT 1"
+    )
+
+
+def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> list[Lane]:
+    """STATUS lanes of these pods over the window (2 queries: state at start, changes)."""
+    start, end = query.start, query.end
+    margin = start + OBSERVED_AFTER
+    initial = {
+        row[0]: (row[1], row[2])
+        for row in Pod.objects.filter(uid__in=uids)
+        .annotate(
+            status_then=RawSQL(f"({_latest_sql('kubectl_status')})", (start, margin)),
+            ready_then=RawSQL(f"({_latest_sql('pod_ready')})", (start, margin)),
+        )
+        .values_list("uid", "status_then", "ready_then")
+    }
+    changes: dict[str, list[Transition]] = defaultdict(list)
+    for row in (
+        TransitionRow.objects.filter(
+            _observed(query),
+            pod_uid__in=uids,
+            kind__in=_LANE_KINDS,
+            at__gt=start,
+            at__lte=end,
+        )
+        .order_by("at")
+        .values_list(*_TRANSITION_FIELDS)[:MAX_LANE_CHANGES]
+    ):
+        changes[row[0]].append(_transition(row))
+    lanes = []
+    for uid in uids:
+        info = pods[uid]
+        status, ready = initial.get(uid, (None, None))
+        lanes.append(
+            Lane(
+                uid,
+                info,
+                pod_segments(
+                    start=start,
+                    end=end,
+                    created=info.created_at,
+                    deleted=info.deleted_at,
+                    initial_status=status if isinstance(status, str) else "",
+                    initial_ready=ready if isinstance(ready, bool) else None,
+                    changes=changes.get(uid, ()),
+                ),
+            )
+        )
+    return lanes
+
+
+def window_transitions(*, query: ReviewQuery, uids: Iterable[str]) -> tuple[list[Transition], bool]:
+    """Every transition of these pods in the window, for the exports (1 query, capped)."""
+    wanted = sorted(set(uids))
+    if not wanted:
+        return [], False
+    rows = list(
+        TransitionRow.objects.filter(
+            _observed(query), pod_uid__in=wanted, at__gte=query.start, at__lte=query.end
+        )
+        .order_by("pod_uid", "at", "id")
+        .values_list(*_TRANSITION_FIELDS)[: MAX_EXPORT_TRANSITIONS + 1]
+    )
+    capped = len(rows) > MAX_EXPORT_TRANSITIONS
+    return [_transition(row) for row in rows[:MAX_EXPORT_TRANSITIONS]], capped
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadDiagnoses:
+    namespace: str
+    kind: str
+    name: str
+    findings: list[Diagnosis]
+
+
+def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
+    """``diagnose_workload`` over the window's affected workloads (5 queries).
+
+    Workloads are those something happened to, plus those whose pods lost readiness in the
+    window (a flapping readiness probe is no cause of its own but is a finding). Evidence per
+    pod as ingest keeps it: the last snapshot, the pod's transitions around the window, the
+    latest version of its Events, its endpoint observations; the termination is analysed
+    again from that evidence (as the timeline does) rather than read back from JSON.
+    """
+    query = data.query
+    flapping = list(
+        _scope(TransitionRow.objects.all(), query)
+        .filter(
+            _observed(query),
+            at__gte=query.start,
+            at__lte=query.end,
+            kind=TransitionKind.POD_READY.value,
+            new=False,
+        )
+        .values_list("pod_uid", flat=True)
+        .distinct()[:MAX_DIAGNOSED_PODS]
+    )
+    candidates = list(dict.fromkeys([*data.affected_uids, *flapping]))
+    rows = {
+        row["uid"]: row
+        for row in Pod.objects.filter(uid__in=candidates).values(*_POD_FIELDS, "snapshot")
+    }
+    infos = {uid: _info(row) for uid, row in rows.items()}
+    by_workload: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for uid in candidates:
+        info = infos.get(uid)
+        if info is None:
+            continue
+        kind, name = info.workload
+        by_workload[(info.facts.namespace, kind, name)].append(uid)
+    ranked = sorted(by_workload.items(), key=lambda item: (-len(item[1]), item[0]))
+    chosen = ranked[:MAX_DIAGNOSED_WORKLOADS]
+    per_workload = max(1, MAX_DIAGNOSED_PODS // max(1, len(chosen)))
+    chosen = [(key, members[:per_workload]) for key, members in chosen]
+    uids = [uid for _, members in chosen for uid in members]
+    if not uids:
+        return []
+    snapshots = {
+        uid: snapshot_from_document(rows[uid]["snapshot"])
+        for uid in uids
+        if isinstance(rows[uid]["snapshot"], dict)
+    }
+    transitions: dict[str, list[Transition]] = defaultdict(list)
+    for row in (
+        TransitionRow.objects.filter(
+            _observed(query, query.start - timedelta(hours=1)),
+            pod_uid__in=uids,
+            at__gte=query.start - timedelta(hours=1),
+            at__lte=query.end,
+        )
+        .order_by("at", "id")
+        .values_list(*_TRANSITION_FIELDS)[:MAX_EXPORT_TRANSITIONS]
+    ):
+        transitions[row[0]].append(_transition(row))
+    events: dict[str, list[PodEvent]] = defaultdict(list)
+    endpoints: dict[str, list[EndpointObservation]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT event_uid, {EVENT_COLUMNS_SQL} FROM ingest_podevent WHERE pod_uid = ANY(%s)",
+            [uids],
+        )
+        for row in cursor.fetchall():
+            event = event_from_row(row[0], row[1:])
+            events[event.involved_uid].append(event)
+        cursor.execute(
+            "SELECT pod_uid, namespace, slice_name, service_name, observed_at, ready, serving, "
+            "terminating, removed FROM ingest_endpointobservation "
+            "WHERE pod_uid = ANY(%s) ORDER BY observed_at",
+            [uids],
+        )
+        for row in cursor.fetchall():
+            endpoints[row[0]].append(EndpointObservation(*row))
+    now = query.end
+    result = []
+    for (namespace, kind, name), members in chosen:
+        evidence = []
+        for uid in members:
+            snapshot = snapshots.get(uid)
+            if snapshot is None:
+                continue
+            evidence.append(
+                PodEvidence(
+                    uid,
+                    termination=analyze_termination(
+                        pod=snapshot,
+                        transitions=transitions.get(uid, ()),
+                        events=events.get(uid, ()),
+                        endpoints=endpoints.get(uid, ()),
+                        now=now,
+                    ),
+                    events=events.get(uid, ()),
+                    snapshot=snapshot,
+                    transitions=transitions.get(uid, ()),
+                )
+            )
+        findings = diagnose_workload(
+            owner_kind=kind if kind != "Pod" else "",
+            owner_name=name if kind != "Pod" else "",
+            pods=evidence,
+        )
+        if findings:
+            result.append(WorkloadDiagnoses(namespace, kind, name, findings))
+    return result
