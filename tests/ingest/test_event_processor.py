@@ -14,7 +14,7 @@ POD_UID = "a0000000-0000-4000-8000-00000000000a"
 
 def k8s_event(
     *, count: int, last: float, rv: str, uid: str = "e1", reason: str = "BackOff"
-) -> dict:
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -43,7 +43,7 @@ def k8s_event(
     }
 
 
-def feed(processor: Any, events: list[tuple[str, dict]], start: float = 0) -> None:
+def feed(processor: Any, events: list[tuple[str, dict[str, Any]]], start: float = 0) -> None:
     for i, (kind, obj) in enumerate(events):
         processor.handle(event_type=kind, obj=obj, raw_size=1500, received_at=at(start + i))
 

@@ -17,7 +17,7 @@ from tests.lifecycle import podfactory as f
 
 def listen(group: str) -> str:
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
+    channel: str = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(group, channel)
     return channel
 
@@ -101,9 +101,11 @@ def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) 
         processor = processor_for(stream=stream, publisher=publisher)
         raw = f.running_pod(uid=uid, name="web-1", resource_version="1")
         for i in range(10):
-            raw = f.evolve(
-                raw, lambda p, i=i: p["status"]["containerStatuses"][0].update(restartCount=i)
-            )
+
+            def restart(pod: dict[str, Any], count: int = i) -> None:
+                pod["status"]["containerStatuses"][0]["restartCount"] = count
+
+            raw = f.evolve(raw, restart)
             processor.handle(event_type="MODIFIED", obj=raw, raw_size=3000, received_at=at(i))
         processor.flush(resource_version=None)
         assert publisher.wait_idle(5)

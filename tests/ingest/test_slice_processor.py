@@ -12,7 +12,7 @@ UID_A = "a0000000-0000-4000-8000-00000000000a"
 UID_B = "b0000000-0000-4000-8000-00000000000b"
 
 
-def endpoint(uid: str, *, ready: bool = True, terminating: bool = False) -> dict:
+def endpoint(uid: str, *, ready: bool = True, terminating: bool = False) -> dict[str, Any]:
     return {
         "addresses": ["10.244.1.17"],
         "conditions": {"ready": ready, "serving": True, "terminating": terminating},
@@ -21,7 +21,7 @@ def endpoint(uid: str, *, ready: bool = True, terminating: bool = False) -> dict
     }
 
 
-def slice_(rv: str, *endpoints: dict) -> dict:
+def slice_(rv: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
@@ -37,7 +37,7 @@ def slice_(rv: str, *endpoints: dict) -> dict:
     }
 
 
-def feed(processor: Any, events: list[tuple[str, dict]], start: float = 0) -> None:
+def feed(processor: Any, events: list[tuple[str, dict[str, Any]]], start: float = 0) -> None:
     for i, (kind, obj) in enumerate(events):
         processor.handle(event_type=kind, obj=obj, raw_size=800, received_at=at(start + i))
 

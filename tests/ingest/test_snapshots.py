@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from hypothesis import given, settings
 
@@ -10,7 +11,7 @@ from tests.lifecycle import podfactory as f
 from tests.lifecycle.strategies import pod_variants
 
 
-def roundtrip_equal(raw: dict) -> bool:
+def roundtrip_equal(raw: dict[str, Any]) -> bool:
     snapshot = snapshot_from_pod(raw)
     back = snapshot_from_document(snapshot_document(snapshot))
     return dataclasses.replace(back, problems=snapshot.problems) == snapshot
@@ -19,7 +20,7 @@ def roundtrip_equal(raw: dict) -> bool:
 @settings(max_examples=150, deadline=None)
 @given(pod_variants())
 def test_a_stored_snapshot_reads_back_equal_so_a_seeded_cache_diffs_like_the_original(
-    raw: dict,
+    raw: dict[str, Any],
 ) -> None:
     assert roundtrip_equal(raw)
 
