@@ -201,6 +201,7 @@ class NamespaceFilter:
 # ---- layer 3: one HTTP stream ----------------------------------------------------------------
 
 _END = object()
+_READ_SIZE = 256 * 1024
 
 
 def _read_chunks(
@@ -210,9 +211,11 @@ def _read_chunks(
     item: Any = _END
     try:
         chunks = (
-            response.read_chunked(decode_content=True)
+            # Bounded pieces: a server may send a huge backlog as one chunk, and parsing must
+            # overlap with receiving rather than wait for hundreds of megabytes.
+            response.read_chunked(_READ_SIZE, decode_content=True)
             if getattr(response, "chunked", False)
-            else iter(lambda: response.read1(65536), b"")
+            else iter(lambda: response.read1(_READ_SIZE), b"")
         )
         for chunk in chunks:
             while True:

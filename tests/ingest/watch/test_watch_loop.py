@@ -254,7 +254,8 @@ def test_a_stop_request_ends_a_quiet_watch_at_once_and_flushes(sim: Simulator) -
     running.stop.set("SIGTERM")
     result = running.join(timeout=5)
 
-    assert time.monotonic() - started < 1.0
+    # Well under the read timeout (60 s) and the slice (60 s): the socket was shut down.
+    assert time.monotonic() - started < 3.0
     assert result.outcome is watching.Outcome.STOPPED
     assert (
         db.checkpoint
