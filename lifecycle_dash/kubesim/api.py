@@ -324,10 +324,9 @@ class Api:
 
     def _watch_plan(self, request: Request, target: Target) -> WatchPlan:
         kind = target.kind
-        timeout_param = request.query.get("timeoutSeconds")
-        if timeout_param:
-            timeout = float(_int_param(request, "timeoutSeconds", 0))
-        else:
+        timeout = float(_int_param(request, "timeoutSeconds", 0))
+        if timeout <= 0:
+            # Unset (or 0): a random time in [min-request-timeout, 2x), as the API server does.
             low, high = self.config.default_watch_timeout
             timeout = random.uniform(low, high)
         rv = request.query.get("resourceVersion", "")
