@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+
+import orjson
 
 from lifecycle_dash.lifecycle import PodSnapshot, SnapshotCache, diff, snapshot_from_pod
 
@@ -434,6 +437,10 @@ def main() -> None:
     args = parser.parse_args()
 
     stream = build_stream(args.pods)
+    # The pre-built stream (millions of objects) would be rescanned by every full garbage
+    # collection, a cost the ingest does not have: there, each event is garbage at once.
+    gc.collect()
+    gc.freeze()
     sizes = [len(json.dumps(raw)) for _, raw in stream]
     print(
         f"events: {len(stream)} updates of {args.pods} pods; "
@@ -441,17 +448,18 @@ def main() -> None:
         f"(min {min(sizes) / 1024:.1f}, max {max(sizes) / 1024:.1f})"
     )
 
-    try:
-        import orjson
-
-        blobs = [orjson.dumps(raw) for _, raw in stream]
-        start = time.perf_counter()
+    # A load-independent yardstick: the machines are shared, so CPU time still varies with
+    # what else runs on the core; parsing the same objects with orjson, in the same run,
+    # gives the ratio that travels between machines.
+    blobs = [orjson.dumps(raw) for _, raw in stream]
+    parse_best = float("inf")
+    for _ in range(args.repeat):
+        start = time.process_time()
         for blob in blobs:
             orjson.loads(blob)
-        parse = time.perf_counter() - start
-        print(f"orjson parse alone: {len(blobs) / parse:,.0f} objects/s (not included below)")
-    except ImportError:  # pragma: no cover - orjson is a pinned dependency
-        pass
+        parse_best = min(parse_best, time.process_time() - start)
+    parse_rate = len(blobs) / parse_best
+    print(f"orjson.loads alone: {parse_rate:,.0f} objects/s (not included below)")
 
     if args.profile:
         profiler = cProfile.Profile()
@@ -493,6 +501,7 @@ def main() -> None:
         f"({best * 1e6 / len(resyncs):.1f} us/update)"
     )
     rate = rates[True]
+    print(f"ingest path / orjson parse of the same objects: {rate / parse_rate:.2f}")
     verdict = "meets" if rate >= TARGET_PER_SECOND else "is BELOW"
     print(
         f"target {TARGET_PER_SECOND:,}/s: the ingest path (SnapshotCache) {verdict} it "

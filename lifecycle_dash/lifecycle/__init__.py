@@ -11,6 +11,7 @@ from lifecycle_dash.lifecycle.kubectl import (
     kubectl_status,
     translate_timestamp_since,
 )
+from lifecycle_dash.lifecycle.rawtypes import RawPod
 from lifecycle_dash.lifecycle.snapshot import (
     ContainerRole,
     ContainerSpec,
@@ -54,6 +55,7 @@ __all__ = [
     "PodState",
     "Probe",
     "ProbeMechanism",
+    "RawPod",
     "SnapshotCache",
     "StateKind",
     "StateRunning",
