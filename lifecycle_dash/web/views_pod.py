@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -60,18 +61,22 @@ class InvalidParameter(ValueError):
 class TimeWindow:
     start: datetime | None
     end: datetime | None
+    # The parameters as given: a relative window ("-15m") must keep sliding in live frames.
+    params: tuple[tuple[str, str], ...] = ()
 
     @property
     def zoomed(self) -> bool:
         return self.start is not None or self.end is not None
 
     def query(self) -> str:
+        if self.params:
+            return urlencode(self.params)
         parts = []
         if self.start is not None:
-            parts.append(f"from={format_rfc3339(self.start)}")
+            parts.append(("from", format_rfc3339(self.start)))
         if self.end is not None:
-            parts.append(f"to={format_rfc3339(self.end)}")
-        return "&".join(parts)
+            parts.append(("to", format_rfc3339(self.end)))
+        return urlencode(parts)
 
 
 def parse_time(value: str, *, parameter: str, now: datetime) -> datetime:
@@ -101,7 +106,8 @@ def parse_window(params: Any, *, now: datetime) -> TimeWindow:
     end = parse_time(end_raw, parameter="to", now=now) if end_raw else None
     if start is not None and end is not None and end <= start:
         raise InvalidParameter("to", "to: must be later than from")
-    return TimeWindow(start, end)
+    given = tuple((k, v) for k, v in (("from", start_raw), ("to", end_raw)) if v)
+    return TimeWindow(start, end, given)
 
 
 def _pod_or_404(uid: str) -> m.Pod:

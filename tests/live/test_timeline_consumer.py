@@ -9,6 +9,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 from django.utils import timezone
 
 from lifecycle_dash.ingest.models import Cluster
@@ -101,3 +102,12 @@ def test_a_live_frame_costs_a_fixed_number_of_queries(django_assert_num_queries)
     assert (
         render_live_fragments(uid="gone", window=TimeWindow(None, None), now=timezone.now()) is None
     )
+
+
+@pytest.mark.django_db
+def test_a_relative_zoom_is_kept_relative_in_the_websocket_url() -> None:
+    user, story = make_sigkilled_pod()
+    client = Client()
+    client.force_login(user)
+    html = client.get(f"/pods/{story.uid}/", {"from": "-15m"}).content.decode()
+    assert f'ws-connect="/ws/pods/{story.uid}/?from=-15m"' in html
