@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lifecycle_dash.lifecycle.snapshot import ContainerRole, PodSnapshot, snapshot_from_pod
@@ -89,9 +89,13 @@ _MICROSECOND = timedelta(microseconds=1)
 
 def translate_timestamp_since(timestamp: datetime | None, *, now: datetime) -> str:
     """kubectl's ``translateTimestampSince``: ``<unknown>`` for no time, else ``format_age``."""
-    if timestamp is None:
+    if timestamp is None or timestamp == _GO_ZERO_TIME:
         return "<unknown>"
     return format_age(now - timestamp)
+
+
+# Go's zero time.Time; kubectl treats it like a missing time (IsZero).
+_GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +108,8 @@ class _Printed:
 
 
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
-    if candidate is None:
-        return current  # a null time never wins
+    if candidate is None or candidate == _GO_ZERO_TIME:
+        return current  # a null or zero time never wins
     if current is None or candidate > current:
         return candidate
     return current

@@ -546,6 +546,21 @@ CASES: list[tuple[str, Callable[[], Json], str, str, str]] = [
         "2",
     ),
     (
+        "s7-go-zero-finished-at-is-no-time",
+        lambda: f.pod(
+            container_statuses=[
+                f.running(
+                    "app",
+                    restart_count=2,
+                    last_terminated={"exitCode": 1, "finishedAt": "0001-01-01T00:00:00Z"},
+                )
+            ]
+        ),
+        "Running",
+        "1/1",
+        "2",
+    ),
+    (
         "s7-zero-restarts-never-show-a-time",
         lambda: f.pod(
             container_statuses=[
@@ -619,6 +634,8 @@ def test_age_column_and_unknown_creation_time():
     del raw["metadata"]["creationTimestamp"]
     assert kubectl_columns(raw, now=NOW).age == "<unknown>"
     assert translate_timestamp_since(None, now=NOW) == "<unknown>"
+    raw["metadata"]["creationTimestamp"] = "0001-01-01T00:00:00Z"
+    assert kubectl_columns(raw, now=NOW).age == "<unknown>"
     assert translate_timestamp_since(f.at(3599), now=NOW) == "1s"
 
 
