@@ -5,7 +5,9 @@ dashboard, timeline). Follows shared/reference/kubectl-status.md (kubectl's ``pr
 
 ``kubectl_columns(pod, *, now)`` accepts a ``PodSnapshot`` or a raw pod dict and returns
 ``KubectlColumns``: ``status``, ``ready``, ``restarts``, ``age`` and the wide-only ``ip``,
-``node``, ``nominated_node``, ``readiness_gates``, all strings exactly as kubectl prints them.
+``node``, ``nominated_node``, ``readiness_gates``, all strings exactly as kubectl prints them,
+plus the numbers behind them (``ready_count``, ``ready_total``, ``restart_count``,
+``last_restart_at``) for sorting and for re-rendering the restart age at another ``now``.
 ``kubectl_status(snapshot)`` is the STATUS alone (it does not depend on ``now``).
 ``format_age(delta)`` is kubectl's ``HumanDuration`` / ``translateTimestampSince`` formatting.
 """
@@ -40,6 +42,12 @@ class KubectlColumns:
     node: str
     nominated_node: str
     readiness_gates: str
+    # The numbers behind READY and RESTARTS, for sorting and for rendering the restart age
+    # later (RESTARTS embeds an age relative to ``now``; these do not depend on it).
+    ready_count: int = 0
+    ready_total: int = 0
+    restart_count: int = 0
+    last_restart_at: datetime | None = None  # the finishedAt the "(<age> ago)" counts from
 
 
 def format_age(delta: timedelta) -> str:
@@ -258,4 +266,8 @@ def kubectl_columns(pod: PodSnapshot | Mapping[str, Any], *, now: datetime) -> K
         node=snapshot.node_name or "<none>",
         nominated_node=snapshot.nominated_node_name or "<none>",
         readiness_gates=_readiness_gates(snapshot),
+        ready_count=printed.ready,
+        ready_total=printed.total,
+        restart_count=printed.restarts,
+        last_restart_at=printed.last_restart,
     )

@@ -585,6 +585,13 @@ def test_status_ready_restarts(make, status, ready, restarts):
     assert kubectl_status(snapshot_from_pod(raw)) == status
 
 
+def test_numbers_behind_ready_and_restarts():
+    columns = kubectl_columns(f.crashloop_pod(5), now=NOW)
+    assert (columns.ready_count, columns.ready_total) == (0, 1)
+    assert (columns.restart_count, columns.last_restart_at) == (5, f.at(110))
+    assert columns.restarts == f"5 ({format_age(NOW - f.at(110))} ago)"
+
+
 @pytest.mark.parametrize(
     ("seconds", "expected"),
     [
@@ -663,6 +670,10 @@ def test_wide_columns_of_a_running_pod():
         node="node-a-1",
         nominated_node="<none>",
         readiness_gates="1/2",
+        ready_count=1,
+        ready_total=1,
+        restart_count=0,
+        last_restart_at=None,
     )
 
 
