@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from lifecycle_dash.ingest.models import Cluster
+from lifecycle_dash.ingest.models import Cluster, TerminationRecord
 from lifecycle_dash.lifecycle import format_rfc3339, parse_rfc3339
 from lifecycle_dash.web.models import ApiToken, hash_token
 from lifecycle_dash.web.openapi import openapi_document
@@ -88,6 +88,21 @@ def test_a_token_is_printed_once_and_only_its_hash_is_stored(token: str, sre: An
     assert len(token) > 40
     assert row.token_hash == hash_token(token)
     assert token not in (row.token_hash, row.prefix, row.name)
+
+
+def test_tokens_are_listed_by_prefix_and_shown_read_only_in_the_admin(token: str, sre: Any) -> None:
+    out = io.StringIO()
+    call_command("api_token", "list", "sre", stdout=out)
+    assert token[:10] in out.getvalue()
+    assert token not in out.getvalue()
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/web/apitoken/")
+    assert page.status_code == 200
+    assert token[:10] in page.content.decode()
+    assert token not in page.content.decode()
+    assert client.get("/admin/web/apitoken/add/").status_code == 403
 
 
 def test_a_bearer_token_authenticates_and_is_marked_used(bearer: Client, sre: Any) -> None:
@@ -256,6 +271,10 @@ def test_each_way_of_ending_gets_its_verdict(
     (app,) = body["termination"]["containers"]
     assert app["verdict"] == verdict
     assert app["exit_code"] == exit_code
+    # Recomputed from the history, it agrees with the record the ingest stored.
+    record = TerminationRecord.objects.get(pod_uid=story.uid)
+    assert record.verdicts == [f"app:{verdict}"]
+    assert record.cause == body["termination"]["cause"]
     if verdict == "unknown":
         assert app["verdict_text"].startswith("unknown: ")
 
