@@ -34,9 +34,26 @@
     ============================  ==========================================================
 
 ``detail``
-    A small immutable mapping (``types.MappingProxyType``) of JSON-safe values, e.g. for a
-    terminated state ``exit_code``, ``signal``, ``reason``, ``message``, ``started_at``,
-    ``finished_at`` (ISO strings); for a restart ``in_gap`` and the ``last_state`` it carried.
+    A small read-only mapping (``types.MappingProxyType``; nested maps read-only too, lists
+    as tuples) of JSON-safe values. Times are RFC 3339 strings. Per kind:
+
+    - ``POD_CREATED``: ``namespace``, ``name``, ``owner_kind``, ``owner_name``.
+    - ``POD_REASON``: ``message``. ``POD_IP``: ``pod_ips``. ``POD_READY``: ``reason``.
+    - ``CONDITION``: ``reason``, ``message``, ``last_transition_time``, ``old_reason``
+      (a vanished condition: ``old_reason`` only).
+    - every container kind: ``role`` ("init" / "sidecar" / "regular").
+    - ``CONTAINER_STATE``: one of ``waiting`` {reason, message}, ``running`` {started_at},
+      ``terminated`` {exit_code, signal, reason, message, started_at, finished_at,
+      container_id}; none of them for a status with an empty state.
+    - ``CONTAINER_RESTART``: ``restart`` (its number), ``in_gap`` (True: happened between two
+      observations, termination unknown), ``last_state`` (the terminated map above, or None);
+      a gap wider than ``diff.MAX_GAP_RECORDS`` is one record with ``gap_first``/``gap_last``.
+    - ``CONTAINER_RESTART_RESET`` / ``CONTAINER_LAST_STATE``: ``last_state`` (and ``restart``).
+    - ``DELETION_REQUESTED`` / ``GRACE_SHORTENED``: ``deletion_timestamp``,
+      ``grace_period_seconds``, ``requested_at`` (= deletionTimestamp - grace, reference
+      §3.1: the original DELETE time, stable across shortening). ``GRACE_SHORTENED`` also
+      records any other change of a pending deletion (the API never makes one).
+    - ``DELETED``: ``final_state_known`` (False when no last state came with the deletion).
 ``api_time``
     The API timestamp the transition is based on, where one exists (lastTransitionTime,
     startedAt, finishedAt, deletion request time, creationTimestamp...). 1 s precision.
@@ -45,7 +62,13 @@
 ``time_source``
     ``TimeSource.API`` when ``api_time`` is the authoritative instant of the change,
     ``TimeSource.OBSERVED`` when only the receive time is known (the change happened at or
-    before ``observed_at``). ``at`` returns the authoritative one.
+    before ``observed_at``). ``at`` returns the authoritative one. API times used:
+    creationTimestamp (POD_CREATED); the condition's lastTransitionTime when it moved
+    (CONDITION, POD_READY; a reason-only change is OBSERVED); PodScheduled's time
+    (NODE_ASSIGNED); running.startedAt / terminated.finishedAt (CONTAINER_STATE);
+    lastState.terminated.finishedAt (the last CONTAINER_RESTART of a jump,
+    CONTAINER_LAST_STATE); the derived request time (DELETION_REQUESTED). Everything else,
+    including restarts in a gap, is OBSERVED.
 ``key``
     Deterministic idempotency key ``<uid>|<kind>|<subject>|<discriminator>``: a replayed event
     produces the same key, so storage can ignore duplicates. The discriminator is the restart
