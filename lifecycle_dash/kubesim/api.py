@@ -381,6 +381,8 @@ class Api:
                 )
             meta["namespace"] = target.namespace
             self._require_namespace(target.namespace)
+        if request.query.get("fieldValidation") == "Strict":
+            validation.check_strict_fields(kind, obj)
         validation.validate(kind, obj)
         if kind == "pods":
             # The API server owns a new pod's status (PodStrategy.PrepareForCreate).
@@ -413,6 +415,8 @@ class Api:
         current = self.store.get(kind, target.namespace, name)
         if current is None:
             raise errors.not_found(kind, name)
+        if request.query.get("fieldValidation") == "Strict":
+            validation.check_strict_fields(kind, obj)
         validation.validate(kind, obj)
         if kind == "pods":
             obj = self._pod_update(current, obj, status_only=target.subresource == "status")

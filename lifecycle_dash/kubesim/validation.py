@@ -2,6 +2,11 @@
 
 Not the API server's full validation: only what protects the simulator's invariants (names,
 required pod fields) and what tests of client error handling need.
+
+``fieldValidation=Strict`` (what kubectl apply/create send by default) rejects unknown fields
+in a pod's top level, metadata, spec and containers: the levels where a manifest typo usually
+sits. The field lists match the Kubernetes schema (a test compares them with the newest schema
+kubernetes-validate ships); deeper levels are not checked.
 """
 
 from __future__ import annotations
@@ -97,3 +102,132 @@ def _pod_causes(pod: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     return causes
+
+
+POD_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+OBJECT_META_FIELDS = frozenset(
+    {
+        "annotations",
+        "creationTimestamp",
+        "deletionGracePeriodSeconds",
+        "deletionTimestamp",
+        "finalizers",
+        "generateName",
+        "generation",
+        "labels",
+        "managedFields",
+        "name",
+        "namespace",
+        "ownerReferences",
+        "resourceVersion",
+        "selfLink",
+        "uid",
+    }
+)
+POD_SPEC_FIELDS = frozenset(
+    {
+        "activeDeadlineSeconds",
+        "affinity",
+        "automountServiceAccountToken",
+        "containers",
+        "dnsConfig",
+        "dnsPolicy",
+        "enableServiceLinks",
+        "ephemeralContainers",
+        "evictionResponders",
+        "hostAliases",
+        "hostIPC",
+        "hostNetwork",
+        "hostPID",
+        "hostUsers",
+        "hostname",
+        "hostnameOverride",
+        "imagePullSecrets",
+        "initContainers",
+        "nodeName",
+        "nodeSelector",
+        "os",
+        "overhead",
+        "preemptionPolicy",
+        "priority",
+        "priorityClassName",
+        "readinessGates",
+        "resourceClaims",
+        "resources",
+        "restartPolicy",
+        "runtimeClassName",
+        "schedulerName",
+        "schedulingGates",
+        "schedulingGroup",
+        "securityContext",
+        "serviceAccount",
+        "serviceAccountName",
+        "setHostnameAsFQDN",
+        "shareProcessNamespace",
+        "subdomain",
+        "terminationGracePeriodSeconds",
+        "tolerations",
+        "topologySpreadConstraints",
+        "volumes",
+    }
+)
+CONTAINER_FIELDS = frozenset(
+    {
+        "args",
+        "command",
+        "env",
+        "envFrom",
+        "image",
+        "imagePullPolicy",
+        "lifecycle",
+        "livenessProbe",
+        "name",
+        "ports",
+        "readinessProbe",
+        "resizePolicy",
+        "resources",
+        "restartPolicy",
+        "restartPolicyRules",
+        "securityContext",
+        "startupProbe",
+        "stdin",
+        "stdinOnce",
+        "terminationMessagePath",
+        "terminationMessagePolicy",
+        "tty",
+        "volumeDevices",
+        "volumeMounts",
+        "workingDir",
+    }
+)
+
+
+def unknown_pod_fields(pod: dict[str, Any]) -> list[str]:
+    """Paths of fields the pod schema does not declare, in kubectl's notation."""
+    unknown = [key for key in pod if key not in POD_FIELDS]
+    meta = pod.get("metadata")
+    if isinstance(meta, dict):
+        unknown += [f"metadata.{key}" for key in meta if key not in OBJECT_META_FIELDS]
+    spec = pod.get("spec")
+    if isinstance(spec, dict):
+        unknown += [f"spec.{key}" for key in spec if key not in POD_SPEC_FIELDS]
+        for group in ("initContainers", "containers"):
+            for index, container in enumerate(spec.get(group) or []):
+                if isinstance(container, dict):
+                    unknown += [
+                        f"spec.{group}[{index}].{key}"
+                        for key in container
+                        if key not in CONTAINER_FIELDS
+                    ]
+    return unknown
+
+
+def check_strict_fields(kind: str, obj: dict[str, Any]) -> None:
+    if kind != "pods":
+        return
+    unknown = unknown_pod_fields(obj)
+    if unknown:
+        listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+        raise errors.bad_request(
+            f'Pod in version "v1" cannot be handled as a Pod: strict decoding error: {listed}'
+        )

@@ -267,3 +267,12 @@ def test_status_and_restarts_come_from_the_kubectl_rules(sim, kubectl_env, runni
     sim.modify_pod("web-1", crash_loop)
     (row,) = rows(kubectl(kubectl_env, "get", "pods").stdout)
     assert row[:6] == ["web-1", "0/1", "CrashLoopBackOff", "3", "(5m", "ago)"]
+
+
+def test_apply_rejects_a_manifest_typo_like_a_real_server(sim, kubectl_env, tmp_path):
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(MANIFEST.replace("    image:", "    imagePullPolcy: Always\n    image:"))
+    result = kubectl(kubectl_env, "apply", "-f", str(manifest), check=False)
+    assert result.returncode == 1
+    assert 'unknown field "spec.containers[0].imagePullPolcy"' in result.stderr
+    assert sim.call(sim.store.get, "pods", "default", "applied") is None
