@@ -50,6 +50,8 @@ def test_invalid_pods_list_every_cause():
     pod["spec"]["containers"].append({"name": "app"})
     with pytest.raises(ApiError) as caught:
         validation.validate("pods", pod)
-    fields = [cause["field"] for cause in caught.value.details["causes"]]
+    details = caught.value.details
+    assert details is not None
+    fields = [cause["field"] for cause in details["causes"]]
     assert fields == ["metadata.name", "spec.containers[1].name", "spec.containers[1].image"]
     assert caught.value.code == 422
