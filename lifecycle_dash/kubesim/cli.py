@@ -81,7 +81,8 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME:SECONDS",
-        help=f"trigger a fault periodically (real seconds); faults: {', '.join(FAULTS)}",
+        help="trigger a fault every SECONDS (real time); stalls and restarts last "
+        f"min(SECONDS/2, 5 s); faults: {', '.join(FAULTS)}",
     )
     return parser
 

@@ -14,6 +14,8 @@ Faults (``POST /kubesim/faults/<name>``, same bearer token as the API):
                           after ``delay`` seconds, keeping the store
 ``forbid?rule``           add a 403 rule ``verb:resource[:namespace]`` (``*`` wildcards)
 ``allow``                 remove all 403 rules
+
+``GET /kubesim/state`` reports the resourceVersion, object counts, open watches and 403 rules.
 """
 
 from __future__ import annotations

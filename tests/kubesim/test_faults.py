@@ -172,3 +172,18 @@ def test_a_busy_watch_still_ends_at_its_timeout(sim):
     # The closing bookmark never claims a resourceVersion beyond the events sent before it.
     last_rv = int(received[-1]["object"]["metadata"]["resourceVersion"])
     assert last_rv >= int(added[-1]["object"]["metadata"]["resourceVersion"])
+
+
+def test_state_endpoint_reports_counts_and_watches(sim):
+    sim.create_pod("web-1")
+    stream = open_watch(sim, str(sim.store.resource_version))
+    request = urllib.request.Request(
+        f"{sim.url}/kubesim/state", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        state = json.loads(response.read())
+    stream.close()
+    assert state["objects"]["pods"] == 1
+    assert state["objects"]["namespaces"] == 4
+    assert state["watches"] == 1
+    assert state["resourceVersion"] == str(sim.store.resource_version)
