@@ -14,7 +14,7 @@ import pytest
 
 from lifecycle_dash.kubesim.clock import format_time, parse_time
 from tests.kubesim.objects import endpoint_slice, pod_event
-from tests.kubesim.simulator import running_status
+from tests.kubesim.simulator import make_pod, running_status
 
 KUBECTL = "/usr/bin/kubectl"
 
@@ -276,3 +276,14 @@ def test_apply_rejects_a_manifest_typo_like_a_real_server(sim, kubectl_env, tmp_
     assert result.returncode == 1
     assert 'unknown field "spec.containers[0].imagePullPolcy"' in result.stderr
     assert sim.call(sim.store.get, "pods", "default", "applied") is None
+
+
+def test_get_pods_pages_through_a_large_list(sim, kubectl_env):
+    def create_many() -> None:
+        for i in range(1200):
+            sim.store.create("pods", make_pod(f"web-{i:04d}"))
+
+    sim.call(create_many)
+    result = kubectl(kubectl_env, "get", "pods", "-A", "--no-headers", "--chunk-size=500")
+    names = [line.split()[1] for line in result.stdout.splitlines()]
+    assert names == [f"web-{i:04d}" for i in range(1200)]
