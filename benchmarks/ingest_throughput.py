@@ -40,7 +40,16 @@ def _lines(stream: list[tuple[str, dict[str, Any]]]) -> bytes:
     return b"\n".join(orjson.dumps({"type": kind, "object": obj}) for kind, obj in stream) + b"\n"
 
 
-def run_fast(buffer: bytes, *, publish: bool, batch: int = 1000) -> tuple[int, float, Any]:
+class Timings:
+    """Wall and CPU seconds of the whole path and of the flushes (the storage half)."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = self.flush_wall = self.flush_cpu = 0.0
+
+
+def run_fast(
+    buffer: bytes, *, publish: bool, timings: Timings, batch: int = 1000
+) -> tuple[int, float, Any]:
     from lifecycle_dash.ingest.models import Cluster, WatchStream
     from lifecycle_dash.ingest.processors import processor_for
     from lifecycle_dash.ingest.publish import PodPublisher
@@ -59,7 +68,15 @@ def run_fast(buffer: bytes, *, publish: bool, batch: int = 1000) -> tuple[int, f
     loads = orjson.loads
     handle = processor.handle
     events = 0
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter, time.process_time
+
+    def flush() -> None:
+        w, c = wall(), cpu()
+        processor.flush(resource_version=None)
+        timings.flush_wall += wall() - w
+        timings.flush_cpu += cpu() - c
+
+    start, start_cpu = wall(), cpu()
     received_at = datetime.now(UTC)
     for line in buffer.split(b"\n"):
         if not line:
@@ -73,10 +90,11 @@ def run_fast(buffer: bytes, *, publish: bool, batch: int = 1000) -> tuple[int, f
         )
         events += 1
         if events % batch == 0:
-            processor.flush(resource_version=None)
+            flush()
             received_at = datetime.now(UTC)
-    processor.flush(resource_version=None)
-    elapsed = time.perf_counter() - start
+    flush()
+    elapsed = wall() - start
+    timings.wall, timings.cpu = elapsed, cpu() - start_cpu
     publisher.wait_idle(30)
     publisher.close()
     return events, elapsed, publisher
@@ -153,7 +171,8 @@ def main() -> None:
             f"stream: {count:,} pod watch events of {args.pods:,} pods, "
             f"{len(buffer) / count / 1024:.1f} KiB per line, {len(buffer) / 2**20:.0f} MiB"
         )
-        events, elapsed, publisher = run_fast(buffer, publish=not args.no_publish)
+        timings = Timings()
+        events, elapsed, publisher = run_fast(buffer, publish=not args.no_publish, timings=timings)
         fast = events / elapsed
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM ingest_transition")
@@ -166,6 +185,18 @@ def main() -> None:
             f"fast path (lines -> orjson -> processors -> PostgreSQL, 1 tx / 1,000 events): "
             f"{events:,} events in {elapsed:.2f} s = {fast:,.0f} events/s "
             f"(target {TARGET_PER_SECOND:,}: {'met' if fast >= TARGET_PER_SECOND else 'MISSED'})"
+        )
+        load = os.getloadavg()[0]
+        print(
+            f"  load average {load:.1f} on {os.cpu_count()} CPUs; this process used "
+            f"{timings.cpu:.2f} s CPU = {events / timings.cpu:,.0f} events per CPU-second"
+        )
+        print(
+            f"  split: handle (orjson + snapshot extraction) "
+            f"{timings.wall - timings.flush_wall:.2f} s wall / "
+            f"{timings.cpu - timings.flush_cpu:.2f} s CPU; flush (diff, rows, COPY, "
+            f"upserts, terminations, checkpoint, commit) {timings.flush_wall:.2f} s wall / "
+            f"{timings.flush_cpu:.2f} s CPU"
         )
         print(
             f"  wrote {transitions:,} transitions, {pods:,} pod rows, "
