@@ -14,7 +14,7 @@ from typing import Any
 from lifecycle_dash.ingest.models import Pod
 from lifecycle_dash.lifecycle.kubectl import format_age, translate_timestamp_since
 from lifecycle_dash.web.filters import PodFilter
-from lifecycle_dash.web.selectors import StatusCounts
+from lifecycle_dash.web.selectors import COUNT_EXACT_LIMIT, StatusCounts
 
 __all__ = [
     "CountChip",
@@ -179,4 +179,6 @@ def counts_context(counts: StatusCounts, *, pod_filter: PodFilter) -> dict[str, 
         "all_query": pod_filter.querystring(status=None),
         "chips": count_chips(counts, pod_filter=pod_filter),
         "total": counts.total,
+        "estimated": counts.estimated,
+        "exact_limit": COUNT_EXACT_LIMIT,
     }

@@ -146,7 +146,7 @@ async def test_a_burst_of_changes_is_coalesced_into_few_frames(viewer) -> None:
     while sum(len(re.findall(r'<tr id="pod-0000', x)) for x in frames) < 25:
         frames.append(await communicator.receive_from(timeout=5))
     # 25 messages, at most one frame per 100 ms: a few frames (they straddle windows), not 25.
-    assert len(frames) <= 3
+    assert len(frames) <= 5
     assert 'id="pod-empty" hx-swap-oob="delete"' in frames[0]
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
