@@ -239,7 +239,7 @@ def test_get_pods_watch_table_prints_new_rows(sim, kubectl_env, running_pod):
 
 
 def test_status_and_restarts_come_from_the_kubectl_rules(sim, kubectl_env, running_pod):
-    finished = format_time(sim.clock.now() - timedelta(minutes=5))
+    finished = format_time(sim.clock.now() - timedelta(minutes=20))
 
     def crash_loop(pod):
         status = pod["status"]["containerStatuses"][0]
@@ -266,7 +266,7 @@ def test_status_and_restarts_come_from_the_kubectl_rules(sim, kubectl_env, runni
 
     sim.modify_pod("web-1", crash_loop)
     (row,) = rows(kubectl(kubectl_env, "get", "pods").stdout)
-    assert row[:6] == ["web-1", "0/1", "CrashLoopBackOff", "3", "(5m", "ago)"]
+    assert row[:6] == ["web-1", "0/1", "CrashLoopBackOff", "3", "(20m", "ago)"]
 
 
 def test_apply_rejects_a_manifest_typo_like_a_real_server(sim, kubectl_env, tmp_path):
