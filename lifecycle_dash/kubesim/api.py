@@ -15,6 +15,7 @@ Semantics that clients depend on and that are modelled here:
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from lifecycle_dash.kubesim.selectors import (
     parse_label_selector,
 )
 from lifecycle_dash.kubesim.store import Store, clone
+
+log = logging.getLogger(__name__)
 
 Recorder = Callable[[str, dict[str, Any]], None]
 
@@ -127,6 +130,13 @@ class Api:
             return self._handle(request)
         except errors.ApiError as error:
             return error_response(error)
+        except Exception as exc:
+            # A malformed body that slipped past validation, or a bug: answer like the API
+            # server's panic handler rather than dropping the connection.
+            log.exception("kubesim: %s %s failed", request.method, request.target)
+            return error_response(
+                errors.ApiError(500, "InternalError", f"an error on the server: {exc!r}")
+            )
 
     def authenticate(self, request: Request) -> None:
         # kubectl (clientcmd) never sends a bearer token to a plain-http server

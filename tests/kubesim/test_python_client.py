@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -367,3 +368,18 @@ def test_eviction_marks_a_disruption_target_then_deletes_gracefully(sim, v1):
     assert pod.metadata.deletion_grace_period_seconds == 4
     (condition,) = [c for c in pod.status.conditions if c.type == "DisruptionTarget"]
     assert (condition.status, condition.reason) == ("True", "EvictionByEvictionAPI")
+
+
+def test_a_malformed_body_gets_a_status_not_a_dropped_connection(sim):
+    request = urllib.request.Request(
+        f"{sim.url}/api/v1/namespaces/default/pods",
+        data=b'{"metadata": {"name": "x"}, "spec": {"containers": '
+        b'[{"name": "a", "image": "b", "resources": "not-an-object"}]}}',
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    status = json.loads(caught.value.read())
+    assert status["kind"] == "Status"
+    assert status["code"] in (400, 422, 500)
