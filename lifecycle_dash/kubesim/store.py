@@ -11,9 +11,11 @@ Design:
   changes; LIST responses and watch lines reuse those bytes.
 * Indexes: kind -> namespace -> name (namespace lists and point reads without scanning), and uid
   -> key. Nothing per change is O(number of objects).
-* Watch history: per kind, a bounded ring of ``Change`` records, each carrying the watch line
-  (``{"type":..,"object":..}\\n``) serialized once and shared by every watcher. A watch that starts
-  at a resourceVersion older than the ring (or older than the last ``compact()``) gets 410.
+* Watch history: per kind, a bounded ring of ``Change`` records. Live watchers share one watch
+  line (``{"type":..,"object":..}\\n``) per change; the ring then keeps only the serialized
+  object. A watch that starts at a resourceVersion older than the ring (or older than the last
+  ``compact()``) gets 410. Defaulting on create (``defaults.py``) applies to every writer, as
+  the API server's does.
 * Watchers and subscribers are called synchronously after each change. Watchers (the HTTP layer)
   must only buffer; subscribers (the scenario engine) may write back to the store, which nests the
   new change inside the current notification round -- fine, because each change is complete
