@@ -415,17 +415,25 @@ def run(stream: list[tuple[str, Json]], *, cached: bool = True) -> tuple[int, fl
     return produced, time.process_time() - start
 
 
-def resync_stream(stream: list[tuple[str, Json]]) -> list[tuple[str, Json]]:
-    """Updates that change nothing the lifecycle keeps (kubelet resyncs, managedFields)."""
-    out: list[tuple[str, Json]] = []
+def resync_stream(stream: list[tuple[str, Json]], copies: int = 4) -> list[list[Json]]:
+    """Per running pod, ``copies`` updates that change nothing the lifecycle keeps.
+
+    Only metadata.resourceVersion and a managedFields time differ between them, as in a
+    kubelet status resync. The first copy of each pod primes the cache; the rest are timed.
+    """
+    last_running: dict[str, Json] = {}
     for kind, raw in stream:
-        if kind != "MODIFIED" or raw["status"]["phase"] != "Running":
-            continue
-        for n in range(3):
+        if kind == "MODIFIED" and raw["status"]["phase"] == "Running":
+            last_running[raw["metadata"]["uid"]] = raw
+    out = []
+    for raw in last_running.values():
+        pod_copies = []
+        for n in range(copies):
             copy = json.loads(json.dumps(raw))
             copy["metadata"]["resourceVersion"] += f"-{n}"
             copy["metadata"]["managedFields"][1]["time"] = _ts(9000 + n)
-            out.append(("MODIFIED", copy))
+            pod_copies.append(copy)
+        out.append(pod_copies)
     return out
 
 
@@ -437,6 +445,7 @@ def main() -> None:
     args = parser.parse_args()
 
     stream = build_stream(args.pods)
+    resyncs = resync_stream(stream)
     # The pre-built stream (millions of objects) would be rescanned by every full garbage
     # collection, a cost the ingest does not have: there, each event is garbage at once.
     gc.collect()
@@ -482,23 +491,20 @@ def main() -> None:
             f"{label}: {rates[cached]:>9,.0f} pod updates/s on one core "
             f"({best * 1e6 / len(stream):.1f} us/update, {produced} transitions per run)"
         )
-    resyncs = resync_stream(stream)[: len(stream)]
     best = float("inf")
+    timed = [copies[n] for n in range(1, len(resyncs[0])) for copies in resyncs]
     for _ in range(args.repeat):
-        # prime the cache with each pod's first object, then time the no-change updates
         cache = SnapshotCache()
-        previous: dict[str, PodSnapshot] = {}
-        for _, obj in resyncs:
-            previous[obj["metadata"]["uid"]] = cache.snapshot(obj)
+        previous = {copies[0]["metadata"]["uid"]: cache.snapshot(copies[0]) for copies in resyncs}
         start = time.process_time()
-        for _, obj in resyncs:
+        for obj in timed:
             snap = cache.snapshot(obj)
             diff(previous[snap.uid], snap, observed_at=T0)
             previous[snap.uid] = snap
         best = min(best, time.process_time() - start)
     print(
-        f"  of which no-change updates (resyncs): {len(resyncs) / best:>9,.0f}/s "
-        f"({best * 1e6 / len(resyncs):.1f} us/update)"
+        f"  no-change updates (resyncs) alone:  {len(timed) / best:>9,.0f}/s "
+        f"({best * 1e6 / len(timed):.1f} us/update)"
     )
     rate = rates[True]
     print(f"ingest path / orjson parse of the same objects: {rate / parse_rate:.2f}")

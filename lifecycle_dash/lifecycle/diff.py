@@ -26,7 +26,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from lifecycle_dash.lifecycle.kubectl import kubectl_status
+from lifecycle_dash.lifecycle.kubectl import kubectl_status, same_status
 from lifecycle_dash.lifecycle.projection import (
     encode_state,
     encode_terminated,
@@ -224,6 +224,8 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
         status_after = kubectl_status(after)
         if status_before != status_after:
             em.emit(K.KUBECTL_STATUS, "", status_before, status_after)
+    else:
+        same_status(before, after)
 
 
 def _diff_condition(

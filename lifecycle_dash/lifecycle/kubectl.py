@@ -226,10 +226,21 @@ def kubectl_status(pod: PodSnapshot) -> str:
     if hit is not None and hit[0] is pod:
         return hit[1]
     status = _print_pod(pod).status
+    _remember(pod, status)
+    return status
+
+
+def same_status(known: PodSnapshot, other: PodSnapshot) -> None:
+    """Note that ``other`` has the STATUS of ``known`` (a caller that checked the inputs)."""
+    hit = _STATUS_MEMO.get(id(known))
+    if hit is not None and hit[0] is known:
+        _remember(other, hit[1])
+
+
+def _remember(pod: PodSnapshot, status: str) -> None:
     if len(_STATUS_MEMO) >= _STATUS_MEMO_SIZE:
         del _STATUS_MEMO[next(iter(_STATUS_MEMO))]
     _STATUS_MEMO[id(pod)] = (pod, status)
-    return status
 
 
 _STATUS_MEMO: dict[int, tuple[PodSnapshot, str]] = {}
