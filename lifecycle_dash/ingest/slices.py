@@ -59,6 +59,8 @@ class SliceOptions:
     flush_interval: float | None = None
     heartbeat_interval: float | None = None
     backoff_max: float | None = None
+    # How long a queued successor keeps its reservation before the supervisor re-enqueues.
+    reservation_seconds: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SliceOptions:
@@ -78,7 +80,8 @@ def watch_settings(options: SliceOptions) -> watching.WatchSettings:
         heartbeat_interval=leases.RENEW_EVERY_SECONDS,
     )
     for name, value in options.as_dict().items():
-        setattr(result, name, value)
+        if hasattr(result, name):
+            setattr(result, name, value)
     return result
 
 
@@ -262,7 +265,12 @@ def _finish(
         leases.lease_release(stream_id=stream_id, owner=owner)
         return
     reservation = leases.new_reservation()
-    if not leases.lease_hand_over(stream_id=stream_id, owner=owner, reservation=reservation):
+    if not leases.lease_hand_over(
+        stream_id=stream_id,
+        owner=owner,
+        reservation=reservation,
+        seconds=options.reservation_seconds or leases.RESERVATION_SECONDS,
+    ):
         return
 
     def send() -> None:

@@ -61,7 +61,11 @@ def streams_supervise(
     started: list[int] = []
     for stream_id in candidates:
         reservation = leases.new_reservation()
-        if not leases.lease_reserve(stream_id=stream_id, reservation=reservation):
+        if not leases.lease_reserve(
+            stream_id=stream_id,
+            reservation=reservation,
+            seconds=float((options or {}).get("reservation_seconds") or leases.RESERVATION_SECONDS),
+        ):
             continue  # another supervisor or a slice got there first
         try:
             enqueue(stream_id, reservation, dict(options or {}))
