@@ -48,7 +48,7 @@ from django.db import connection, transaction
 from lifecycle_dash.ingest import partitions, writer
 from lifecycle_dash.ingest.models import Pod, Resource, WatchStream
 from lifecycle_dash.ingest.publish import PodPublisher, get_publisher, pod_message
-from lifecycle_dash.ingest.snapshots import snapshot_document, snapshot_from_document
+from lifecycle_dash.ingest.snapshots import SpecMemo, snapshot_document, snapshot_from_document
 from lifecycle_dash.ingest.terminations import (
     EVENT_COLUMNS_SQL,
     EVENT_FIELDS,
@@ -451,6 +451,7 @@ class PodProcessor(_BaseProcessor):
         self._items: list[_PodItem | _RelistEnd] = []
         # Reuses the unchanged parts of each pod's previous object (equal results, faster).
         self._parser = SnapshotCache(max_pods=200_000)
+        self._specs = SpecMemo()
 
     def _accept(
         self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
@@ -458,6 +459,7 @@ class PodProcessor(_BaseProcessor):
         snapshot = self._parser.snapshot(obj)
         if deleted:
             self._parser.forget(snapshot.uid)
+            self._specs.forget(snapshot.uid)
         if not snapshot.uid:
             self._bad_input("missing_uid", rv=rv, detail="; ".join(snapshot.problems[:3]))
             return
@@ -480,6 +482,7 @@ class PodProcessor(_BaseProcessor):
         self._cache.clear()
         self._items.clear()
         self._parser.clear()
+        self._specs.clear()
 
     def _after_commit(self) -> None:
         self._items.clear()
@@ -551,7 +554,11 @@ class PodProcessor(_BaseProcessor):
         counts.pods = len(pod_rows)
         if dirty:
             counts.terminations = recompute_terminations(
-                cursor, cluster_id=cluster_id, pod_uids=dirty, now=datetime.now(UTC)
+                cursor,
+                cluster_id=cluster_id,
+                pod_uids=dirty,
+                now=datetime.now(UTC),
+                known={uid: self._cache[uid].snapshot for uid in dirty if uid in self._cache},
             )
         return [
             pod_message(
@@ -645,7 +652,7 @@ class PodProcessor(_BaseProcessor):
             deleted_at=deleted_at,
             deleted_not_before=change.deleted_not_before,
             deletion_source=change.deletion_source,
-            snapshot=orjson.dumps(snapshot_document(snapshot)).decode(),
+            snapshot=orjson.dumps(snapshot_document(snapshot, memo=self._specs)).decode(),
             resource_version=snapshot.resource_version,
             recent_resource_versions=orjson.dumps(entry.versions).decode(),
             first_observed_at=entry.first_observed_at,

@@ -9,6 +9,7 @@ redacted can reappear: the input is the already-redacted snapshot.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from lifecycle_dash.lifecycle import (
@@ -24,12 +25,12 @@ from lifecycle_dash.lifecycle import (
     snapshot_from_pod,
 )
 
-__all__ = ["snapshot_document", "snapshot_from_document"]
+__all__ = ["SpecMemo", "snapshot_document", "snapshot_from_document"]
 
 
 def _put(target: dict[str, Any], key: str, value: Any) -> None:
     if value is not None and value != "":
-        target[key] = format_rfc3339(value) if hasattr(value, "tzinfo") else value
+        target[key] = format_rfc3339(value) if type(value) is datetime else value
 
 
 def _hook(hook: Hook) -> dict[str, Any]:
@@ -121,7 +122,37 @@ def _status(status: ContainerStatus) -> dict[str, Any]:
     return out
 
 
-def snapshot_document(snapshot: PodSnapshot) -> dict[str, Any]:
+class SpecMemo:
+    """Encoded container specs per pod, reused while the snapshot shares the same tuples.
+
+    ``SnapshotCache`` hands back the very same spec tuples while a pod's spec is unchanged
+    (nearly always), so the spec half of the document is encoded once per pod, not per event.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[object, object, list[Any], list[Any]]] = {}
+
+    def specs(self, snapshot: PodSnapshot) -> tuple[list[Any], list[Any]]:
+        found = self._memo.get(snapshot.uid)
+        if (
+            found is not None
+            and found[0] is snapshot.init_containers
+            and found[1] is snapshot.containers
+        ):
+            return found[2], found[3]
+        init = [_container(c) for c in snapshot.init_containers]
+        regular = [_container(c) for c in snapshot.containers]
+        self._memo[snapshot.uid] = (snapshot.init_containers, snapshot.containers, init, regular)
+        return init, regular
+
+    def forget(self, uid: str) -> None:
+        self._memo.pop(uid, None)
+
+    def clear(self) -> None:
+        self._memo.clear()
+
+
+def snapshot_document(snapshot: PodSnapshot, *, memo: SpecMemo | None = None) -> dict[str, Any]:
     """The pod-shaped JSON document of a snapshot (what ``Pod.snapshot`` stores)."""
     meta: dict[str, Any] = {"uid": snapshot.uid, "name": snapshot.name}
     _put(meta, "namespace", snapshot.namespace)
@@ -141,10 +172,15 @@ def snapshot_document(snapshot: PodSnapshot) -> dict[str, Any]:
     _put(spec, "restartPolicy", snapshot.restart_policy)
     if snapshot.readiness_gates:
         spec["readinessGates"] = [{"conditionType": g} for g in snapshot.readiness_gates]
-    if snapshot.init_containers:
-        spec["initContainers"] = [_container(c) for c in snapshot.init_containers]
-    if snapshot.containers:
-        spec["containers"] = [_container(c) for c in snapshot.containers]
+    if memo is not None:
+        init, regular = memo.specs(snapshot)
+    else:
+        init = [_container(c) for c in snapshot.init_containers]
+        regular = [_container(c) for c in snapshot.containers]
+    if init:
+        spec["initContainers"] = init
+    if regular:
+        spec["containers"] = regular
     status: dict[str, Any] = {}
     _put(status, "phase", snapshot.phase)
     _put(status, "reason", snapshot.reason)

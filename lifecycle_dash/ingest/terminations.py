@@ -11,7 +11,7 @@ version of their Events, their endpoint observations. The analysis is stored who
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ import orjson
 
 from lifecycle_dash.ingest import writer
 from lifecycle_dash.ingest.snapshots import snapshot_from_document
-from lifecycle_dash.lifecycle import TimeSource, Transition, TransitionKind
+from lifecycle_dash.lifecycle import PodSnapshot, TimeSource, Transition, TransitionKind
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
 from lifecycle_dash.lifecycle.events import PodEvent
 from lifecycle_dash.lifecycle.termination import analyze_termination
@@ -74,17 +74,30 @@ def event_from_row(key: str, values: Iterable[Any]) -> PodEvent:
 
 
 def recompute_terminations(
-    cursor: Any, *, cluster_id: int, pod_uids: Iterable[str], now: datetime
+    cursor: Any,
+    *,
+    cluster_id: int,
+    pod_uids: Iterable[str],
+    now: datetime,
+    known: Mapping[str, PodSnapshot] | None = None,
 ) -> int:
-    """Analyse these pods again and upsert their records; returns how many were written."""
+    """Analyse these pods again and upsert their records; returns how many were written.
+
+    ``known``: current snapshots the caller already holds (equal to the stored ones).
+    """
     uids = sorted(set(pod_uids))
     if not uids:
         return 0
-    cursor.execute(
-        "SELECT uid, snapshot::text FROM ingest_pod WHERE cluster_id = %s AND uid = ANY(%s)",
-        [cluster_id, uids],
-    )
-    pods = {uid: snapshot_from_document(orjson.loads(doc)) for uid, doc in cursor.fetchall()}
+    pods = {uid: known[uid] for uid in uids if known is not None and uid in known}
+    missing = [uid for uid in uids if uid not in pods]
+    if missing:
+        cursor.execute(
+            "SELECT uid, snapshot::text FROM ingest_pod WHERE cluster_id = %s AND uid = ANY(%s)",
+            [cluster_id, missing],
+        )
+        pods.update(
+            (uid, snapshot_from_document(orjson.loads(doc))) for uid, doc in cursor.fetchall()
+        )
     if not pods:
         return 0
     found = list(pods)
