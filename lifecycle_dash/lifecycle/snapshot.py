@@ -307,6 +307,7 @@ MAX_ITEMS = 256  # containers, statuses, conditions, IPs, readiness gates
 MAX_LABELS = 256
 MAX_STRING = 4096  # messages; longer text is truncated
 MAX_PROBLEMS = 64
+_MAX_NAME = 317  # label keys (253 + "/" + 63), label values, IPs, condition types
 
 _SHELLS = frozenset({"sh", "/bin/sh", "bash", "/bin/bash"})
 
@@ -586,8 +587,7 @@ def _fast_state(state: dict[str, Any]) -> ContainerState | None:
             and type(reason) is str
             and type(message) is str
             and type(container_id) is str
-            and len(message) <= MAX_STRING
-            and len(reason) <= MAX_STRING
+            and len(message) + len(reason) + len(container_id) <= MAX_STRING
             and (started is None or started_at is not None)
             and (finished is None or finished_at is not None)
         ):
@@ -731,8 +731,9 @@ def _controller(meta: Mapping[str, Any], problems: _Problems) -> tuple[str, str]
 def _pod_ips(status: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
     ips: list[str] = []
     for i, entry in enumerate(_list(status, "podIPs", "status.", problems)):
-        if isinstance(entry, Mapping) and type(entry.get("ip")) is str:
-            ips.append(entry["ip"])
+        ip = entry.get("ip") if isinstance(entry, Mapping) else None
+        if type(ip) is str and len(ip) <= _MAX_NAME:
+            ips.append(ip)
         else:
             problems.add(f"status.podIPs[{i}]: expected an object with a string ip")
     if not ips:
@@ -745,8 +746,9 @@ def _pod_ips(status: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
 def _readiness_gates(spec: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
     gates: list[str] = []
     for i, gate in enumerate(_list(spec, "readinessGates", "spec.", problems)):
-        if isinstance(gate, Mapping) and type(gate.get("conditionType")) is str:
-            gates.append(gate["conditionType"])
+        condition_type = gate.get("conditionType") if isinstance(gate, Mapping) else None
+        if type(condition_type) is str and len(condition_type) <= _MAX_NAME:
+            gates.append(condition_type)
         else:
             problems.add(f"spec.readinessGates[{i}]: expected an object with a conditionType")
     return tuple(gates)
@@ -760,10 +762,15 @@ def _labels(raw: object, problems: _Problems) -> tuple[tuple[str, str], ...]:
         return ()
     pairs = []
     for key, value in raw.items():
-        if type(key) is str and type(value) is str:
+        if (
+            type(key) is str
+            and type(value) is str
+            and len(key) <= _MAX_NAME
+            and len(value) <= _MAX_NAME
+        ):
             pairs.append((key, value))
         else:
-            problems.add(f"metadata.labels[{str(key)[:63]!r}]: expected a string value")
+            problems.add(f"metadata.labels[{str(key)[:63]!r}]: expected a short string value")
     pairs.sort()
     if len(pairs) > MAX_LABELS:
         problems.add(f"metadata.labels: {len(pairs)} labels, only {MAX_LABELS} kept")

@@ -443,6 +443,8 @@ def test_huge_object_is_bounded():
     raw["status"]["conditions"] = [f.condition(f"c{i}") for i in range(10000)]
     raw["status"]["message"] = "x" * 1_000_000
     raw["metadata"]["annotations"]["big"] = "y" * 5_000_000
+    raw["metadata"]["labels"]["huge"] = "z" * 1_000_000
+    raw["status"]["podIPs"] = [{"ip": "1" * 1_000_000}]
     snap = snapshot_from_pod(raw)
     assert len(snap.labels) == 256
     assert len(snap.conditions) == MAX_ITEMS
