@@ -164,7 +164,7 @@ def _client(port: int, expected: int, max_seconds: float, conn: Any) -> None:
 
 async def _run(pods: int, updates: int, max_seconds: float) -> None:
     tune_gc()  # as the CLI does for the simulator process
-    store = Store(SimClock(), history=min(updates, 100_000))
+    store = Store(SimClock())  # the CLI's default history
     server = ApiServer(store, token=TOKEN, port=0)
     await server.start()
     for namespace in {f"team-{i % 50:02d}" for i in range(min(pods, 50))}:

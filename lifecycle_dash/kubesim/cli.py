@@ -28,7 +28,7 @@ from lifecycle_dash.kubesim.clock import SimClock
 from lifecycle_dash.kubesim.gctuning import tune_gc
 from lifecycle_dash.kubesim.kubeconfig import read_kubeconfig, write_kubeconfig
 from lifecycle_dash.kubesim.server import FAULTS, ApiServer
-from lifecycle_dash.kubesim.store import Store
+from lifecycle_dash.kubesim.store import DEFAULT_HISTORY, Store
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -62,7 +62,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--truth-out", type=Path, help="write the scenario's truth log here")
     parser.add_argument("--token", help="bearer token (default: random)")
-    parser.add_argument("--history", type=int, default=50_000, help="watch events kept per kind")
+    parser.add_argument(
+        "--history", type=int, default=DEFAULT_HISTORY, help="watch events kept per kind"
+    )
     parser.add_argument(
         "--bookmark-interval",
         type=float,

@@ -49,6 +49,8 @@ _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 Subscriber = Callable[[str, str, dict[str, Any]], None]
+# Changes kept per kind for watch resumption: minutes of history at the churn the scenarios make.
+DEFAULT_HISTORY = 50_000
 
 
 class Change:
@@ -130,7 +132,7 @@ def clone(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 class Store:
-    def __init__(self, clock: SimClock, *, history: int = 50_000) -> None:
+    def __init__(self, clock: SimClock, *, history: int = DEFAULT_HISTORY) -> None:
         self.clock = clock
         self.history_size = history
         self._rv = 0
