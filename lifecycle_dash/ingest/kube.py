@@ -63,6 +63,11 @@ class Transient(KubeError):
     """Worth retrying after a back-off: network trouble, timeouts, 5xx, 429, odd codes."""
 
 
+class Silent(Transient):
+    """No data within the client-side read timeout: a stalled server, a half-open connection,
+    or just a quiet stream on a server that sends no bookmarks. Reconnect at once."""
+
+
 class BadConfiguration(KubeError):
     """The cluster's connection settings cannot be used (bad kubeconfig, not in a pod...)."""
 

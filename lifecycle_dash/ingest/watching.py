@@ -130,6 +130,7 @@ class WatchStats:
     bad_lines: int = 0
     relists: int = 0
     reconnects: int = 0
+    timeouts: int = 0  # client-side read timeouts (stalls, half-open connections, silence)
     flushes: int = 0
     last_event_at: datetime | None = None  # receive time of the newest event
     resource_version: str | None = None  # last committed checkpoint
@@ -239,7 +240,7 @@ def _read_chunks(
 
 def _transient_from(exc: BaseException, read_timeout: float) -> kube.Transient:
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError) or "timed out" in str(exc):
-        return kube.Transient(
+        return kube.Silent(
             f"no data from the watch for {read_timeout:g} s (stalled server or half-open "
             "connection)"
         )
@@ -609,6 +610,20 @@ def run_stream(
             return StreamResult(Outcome.FORBIDDEN, exc.message, stats)
         except kube.BadConfiguration as exc:
             return StreamResult(Outcome.MISCONFIGURED, exc.message, stats)
+        except kube.Silent as exc:
+            # Indistinguishable from a quiet stream: resume at once from the last RV, and keep
+            # it out of the stream's last error (a quiet namespace is not a fault).
+            stats.timeouts += 1
+            log.info("%s watch: %s; resuming", resource.name, exc.message)
+            try:
+                layer.final_flush()
+            except StorageTrouble as trouble:
+                failure = f"{exc.message}; then {trouble}"
+                reload = True
+            else:
+                processor = layer.processor
+                checkpoint = layer.committed
+                continue
         except kube.Transient as exc:
             failure = exc.message
             # Events handled before the failure are good: commit them before reconnecting.

@@ -182,7 +182,7 @@ def test_no_loss_no_duplicates_through_every_fault(
         assert transition.observed_at <= first_listed or any(
             gap.started_at <= transition.observed_at <= gap.ended_at + slack for gap in gaps
         ), f"a restart was reconstructed outside any gap: {transition}"
-    numbers = collections.defaultdict(list)
+    numbers: dict[tuple[str, str], list[int]] = collections.defaultdict(list)
     for transition in restarts:
         detail = transition.detail
         first = detail.get("gap_first", detail["restart"])

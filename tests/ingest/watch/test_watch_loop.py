@@ -177,8 +177,7 @@ def test_a_stalled_stream_is_detected_by_the_read_timeout_and_resumed(sim: Simul
     result = running.join()
 
     assert seen_after < 2.9, "resumed only when the stall ended"
-    assert any("no data from the watch" in error for error in running.context.errors)
-    assert result.stats.reconnects >= 1
+    assert result.stats.timeouts >= 1
     assert db.state == sim.pods()
     assert_exact(sim, db)
 

@@ -59,10 +59,12 @@ def scale_sim(tmp_path: Path) -> Iterator[Simulator]:
     simulator.stop()
 
 
-def slice_intervals(logs: list[Path], killed: dict[str, float]) -> dict[str, list[tuple]]:
+def slice_intervals(
+    logs: list[Path], killed: dict[str, float]
+) -> dict[str, list[tuple[float, float, str]]]:
     """stream -> [(start, end, owner)] from the workers' logs; a killed owner ends at its kill."""
     starts: dict[str, tuple[str, float]] = {}
-    intervals: dict[str, list[tuple]] = {}
+    intervals: dict[str, list[tuple[float, float, str]]] = {}
     for log in logs:
         for kind, stream, owner, at in START_END.findall(log.read_text(errors="replace")):
             if kind == "start":
