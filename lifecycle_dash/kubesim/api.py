@@ -30,6 +30,7 @@ from lifecycle_dash.kubesim.defaults import type_meta
 from lifecycle_dash.kubesim.deletion import request_pod_deletion
 from lifecycle_dash.kubesim.httpio import Request
 from lifecycle_dash.kubesim.listing import Pager
+from lifecycle_dash.kubesim.patch import merge_patch, strategic_merge_patch
 from lifecycle_dash.kubesim.selectors import (
     Predicate,
     combine,
@@ -475,8 +476,10 @@ class Api:
         current = self.store.get(target.kind, target.namespace, target.name or "")
         if current is None:
             raise errors.not_found(target.kind, target.name or "")
-        # Strategic merge patch is approximated by a JSON merge patch (lists are replaced).
-        patched = merge_patch(clone(current), self._body(request))
+        if content_type == "application/merge-patch+json":
+            patched = merge_patch(clone(current), self._body(request))
+        else:
+            patched = strategic_merge_patch(clone(current), self._body(request))
         if not isinstance(patched, dict):
             raise errors.bad_request("patch must produce an object")
         patch_meta = orjson.loads(request.body).get("metadata") or {}
@@ -572,20 +575,6 @@ class Api:
                 "details": {"name": name, "kind": kind, "uid": current["metadata"]["uid"]},
             },
         )
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    if not isinstance(target, dict):
-        target = {}
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = merge_patch(target.get(key), value)
-    return target
 
 
 def _int_param(request: Request, name: str, default: int) -> int:

@@ -287,3 +287,25 @@ def test_get_pods_pages_through_a_large_list(sim, kubectl_env):
     result = kubectl(kubectl_env, "get", "pods", "-A", "--no-headers", "--chunk-size=500")
     names = [line.split()[1] for line in result.stdout.splitlines()]
     assert names == [f"web-{i:04d}" for i in range(1200)]
+
+
+def test_apply_of_a_changed_container_merges_by_name(sim, kubectl_env, tmp_path):
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(MANIFEST)
+    kubectl(kubectl_env, "apply", "-f", str(manifest))
+    sim.modify_pod(
+        "applied",
+        lambda pod: pod["spec"]["containers"][0].update(
+            ports=[{"containerPort": 8080, "protocol": "TCP"}]
+        ),
+    )
+    manifest.write_text(MANIFEST.replace("shop:2.1", "shop:2.2"))
+    assert kubectl(kubectl_env, "apply", "-f", str(manifest)).stdout.strip() == (
+        "pod/applied configured"
+    )
+    pod = sim.call(sim.store.get, "pods", "default", "applied")
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == "registry.example/shop:2.2"
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    assert not [key for key in pod["spec"] if key.startswith("$")]
