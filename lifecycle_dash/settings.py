@@ -172,7 +172,19 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"lifecycle_dash.ingest.tasks.*": {"queue": "watch"}}
+CELERY_TASK_ROUTES = {
+    # The supervisor must never queue behind the long-running slices it supervises.
+    "lifecycle_dash.ingest.tasks.supervise_streams": {"queue": "default"},
+    "lifecycle_dash.ingest.tasks.*": {"queue": "watch"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "supervise-watch-streams": {
+        "task": "lifecycle_dash.ingest.tasks.supervise_streams",
+        "schedule": 10.0,
+    },
+    "create-history-partitions-ahead": {"task": "ingest.partitions_ahead", "schedule": 3600.0},
+    "drop-expired-history": {"task": "ingest.retention", "schedule": 3600.0},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

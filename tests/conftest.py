@@ -17,6 +17,29 @@ from tests.support.processes import (
 )
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _test_redis_url() -> str:
+    """Tests get their own Redis database: a dev `make run` on the same server keeps its
+    queues, and no stale task of an earlier run reaches a test's worker (it is flushed)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    parts = urlsplit(url)
+    db = os.environ.get("LIFECYCLE_DASH_TEST_REDIS_DB", "15")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+# Before pytest-django reads the settings.
+os.environ["REDIS_URL"] = _test_redis_url()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -62,9 +62,30 @@ def _probe_default_queue(timeout: float) -> dict[str, Any]:
     return {"status": "ok", "worker": result["worker"]}
 
 
+# A stream in one of these states is not ingesting; "idle" (a quiet cluster) and "queued"
+# (a slice waiting for a free worker) are not failures.
+_STREAM_DOWN = {"down", "unauthorized", "forbidden", "error"}
+
+
+def _streams() -> dict[str, Any]:
+    from lifecycle_dash.ingest.health import stream_health
+
+    try:
+        streams = stream_health()
+    except DatabaseError as exc:
+        return {"status": "down", "error": str(exc).strip().splitlines()[0], "streams": []}
+    down = [f"{s['cluster']}/{s['resource']}" for s in streams if s["status"] in _STREAM_DOWN]
+    report: dict[str, Any] = {"status": "down" if down else "ok", "streams": streams}
+    if down:
+        report["error"] = "not ingesting: " + ", ".join(down)
+    return report
+
+
 def health_report(*, deep: bool = False) -> dict[str, Any]:
     """`deep` also sends a task through the default queue and waits for a worker to run it."""
     checks = {"postgres": _postgres(), "redis": _redis(), "celery": _workers()}
+    if checks["postgres"]["status"] == "ok":
+        checks["watch"] = _streams()
     if deep:
         checks["probe"] = _probe_default_queue(timeout=5.0)
     status = "ok" if all(check["status"] == "ok" for check in checks.values()) else "down"

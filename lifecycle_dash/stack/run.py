@@ -29,6 +29,7 @@ from lifecycle_dash.stack.orphans import die_with_parent
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15.0
+SIMULATOR_KUBECONFIG = VAR_DIR / "kubesim" / "kubeconfig"
 
 
 @dataclass
@@ -102,7 +103,8 @@ def _commands(host: str, port: int, with_simulator: bool) -> list[tuple[str, lis
         ),
         (
             "worker-watch",
-            [*celery, "worker", "-Q", "watch", "-n", "watch@%h", "-c", "2", "-l", "INFO"],
+            # One process per watch stream (pods, events, endpointslices) plus a spare.
+            [*celery, "worker", "-Q", "watch", "-n", "watch@%h", "-c", "4", "-l", "INFO"],
         ),
         (
             "worker",
@@ -111,8 +113,10 @@ def _commands(host: str, port: int, with_simulator: bool) -> list[tuple[str, lis
         ("beat", [*celery, "beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")]),
     ]
     if with_simulator:
-        kubeconfig = VAR_DIR / "kubesim" / "kubeconfig"
+        kubeconfig = SIMULATOR_KUBECONFIG
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        # A stale file from the last run must not be mistaken for this run's server.
+        kubeconfig.unlink(missing_ok=True)
         commands.append(
             (
                 "kubesim",
@@ -149,6 +153,20 @@ def _stop_all(children: list[Child]) -> None:
             child.process.wait(timeout=5)
 
 
+def _register_simulator() -> bool:
+    """Wait for the simulator's kubeconfig, then point the "simulator" cluster at it."""
+    deadline = time.monotonic() + 60
+    while not SIMULATOR_KUBECONFIG.is_file():
+        if time.monotonic() > deadline:
+            print("error: the simulator wrote no kubeconfig within 60 s", file=sys.stderr)
+            return False
+        time.sleep(0.2)
+    result = subprocess.run(
+        _manage("simulator_cluster", "--kubeconfig", str(SIMULATOR_KUBECONFIG)), check=False
+    )
+    return result.returncode == 0
+
+
 def _setup() -> None:
     VAR_DIR.mkdir(exist_ok=True)
     subprocess.run(_manage("migrate", "--noinput"), check=True)
@@ -180,9 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     children: list[Child] = []
     exit_code = 0
     try:
-        for name, command in _commands(args.host, args.port, simulator_wanted()):
+        with_simulator = simulator_wanted()
+        for name, command in _commands(args.host, args.port, with_simulator):
             process = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
             children.append(Child(name, process))
+        if with_simulator and not _register_simulator():
+            exit_code = 1
+            stopping = True
         if _wait_for_port(args.host, args.port, timeout=60):
             url = f"http://{args.host}:{args.port}/"
             print(f"\nlifecycle-dash is running at {url}  (Ctrl-C stops everything)\n", flush=True)

@@ -65,3 +65,21 @@ def test_deep_healthz_over_http_sees_real_workers_run_a_probe(
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         urllib.request.urlopen(f"{live_web}/healthz", timeout=20)
     assert excinfo.value.code == 503
+
+
+@pytest.mark.django_db
+def test_healthz_names_a_watch_stream_that_is_not_ingesting(clean_heartbeats) -> None:
+    from lifecycle_dash.ingest.clusters import cluster_add
+
+    record_heartbeat(redis_url=settings.REDIS_URL, hostname="w1@h", queues=["watch", "default"])
+    cluster_add(name="prod", source="kubeconfig", kubeconfig="apiVersion: v1\nkind: Config\n")
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    watch = response.json()["watch"]
+    assert watch["status"] == "down"
+    assert watch["error"] == "not ingesting: prod/endpointslices, prod/events, prod/pods"
+    assert {stream["resource"] for stream in watch["streams"]} == {
+        "pods",
+        "events",
+        "endpointslices",
+    }
