@@ -840,10 +840,11 @@ def _read_list(
         parsed = parse(item, f"{path}{key}[{i}]", item_problems)
         items.append(_Part(item_print, parsed, tuple(item_problems)))
     for part in items:
-        problems.extend(part.problems)
+        if part.problems:
+            problems.extend(part.problems)
     return _ListPart(
         prints,
-        tuple(part.value for part in items if part.value is not None),
+        tuple([part.value for part in items if part.value is not None]),
         tuple(problems),
         tuple(items),
         context,
