@@ -311,6 +311,9 @@ class _BaseProcessor:
                 )
         except Exception:
             self._reset()
+            if not connection.in_atomic_block:
+                # A dropped connection stays broken until closed; the next flush reconnects.
+                connection.close_if_unusable_or_obsolete()
             raise
         self._committed(rv, checkpoint_at)
         published = 0

@@ -194,7 +194,10 @@ def _staged_upsert(
             copy.write_row(row)
     chosen = ", ".join((selects or {}).get(name, name) for name, _ in columns)
     cursor.execute(
+        # Sorted on the conflict key: concurrent flushes of different streams (termination
+        # records are written by all three) then lock rows in one order and cannot deadlock.
         f"INSERT INTO {table} (cluster_id, {names}) SELECT %s, {chosen} FROM {stage} "
+        f"ORDER BY {conflict.removeprefix('cluster_id, ')} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {update}",
         [cluster_id],
     )

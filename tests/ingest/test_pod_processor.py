@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 import pytest
+from django.db import Error as DatabaseError
 from django.db import connection
 
 from lifecycle_dash.ingest.models import ObservationGap, Pod, Transition, WatchStream
@@ -255,3 +256,42 @@ def test_a_worker_that_lost_its_lease_writes_nothing(stream_for, publisher) -> N
         processor.flush(resource_version=None)
     assert not Pod.objects.exists()
     assert not Transition.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_dropped_mid_flush_loses_nothing_and_the_next_flush_reconnects(
+    stream_for, publisher
+) -> None:
+    stream = stream_for("pods")
+    processor = processor_for(stream=stream, publisher=publisher)
+    events = graceful_lifecycle(uid=UID_A, name="web-1")
+    feed(processor, events[:2])
+    processor.flush(resource_version=None)
+    committed = transition_keys()
+    # The server kills the session while the pod upsert runs, after the transitions COPY.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_drop_session() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.status = 'Terminating' THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+            "END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_drop_session BEFORE INSERT ON ingest_pod "
+            "FOR EACH ROW EXECUTE FUNCTION test_drop_session()"
+        )
+    try:
+        feed(processor, events[2:4], start=10)
+        # django.db.Error is what the watch side treats as "storage trouble".
+        with pytest.raises(DatabaseError):
+            processor.flush(resource_version=None)
+        assert transition_keys() == committed
+        assert WatchStream.objects.get(pk=stream.pk).resource_version == "101"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_drop_session ON ingest_pod")
+            cursor.execute("DROP FUNCTION test_drop_session()")
+    feed(processor, events[2:], start=20)
+    processor.flush(resource_version=None)
+    assert max(transition_keys().values()) == 1
+    assert Pod.objects.get(uid=UID_A).deleted_at is not None
+    assert WatchStream.objects.get(pk=stream.pk).resource_version == "105"
