@@ -255,7 +255,9 @@ def _ticks(scale: _Scale) -> tuple[Tick, ...]:
     at = first
     while at <= scale.end and len(ticks) < 40:
         label = at.strftime("%m-%d %H:%M") if daily else at.strftime("%H:%M:%S")
-        ticks.append(Tick(scale.x(at), label))
+        # A centred label this close to the edge would be cut off by the SVG's border.
+        if scale.x(at) <= scale.right - 26:
+            ticks.append(Tick(scale.x(at), label))
         at += step
     return tuple(ticks)
 
@@ -572,7 +574,7 @@ def source_label(rule: str) -> str:
 
 # --- waterfalls ---------------------------------------------------------------------------
 
-BAR_WIDTH = 520.0
+BAR_WIDTH = 440.0
 
 
 @dataclass(frozen=True, slots=True)
