@@ -20,10 +20,8 @@ Checked afterwards, against the simulator:
 from __future__ import annotations
 
 import collections
-import json
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,7 +32,7 @@ from django.db import connection
 
 from lifecycle_dash.ingest import supervisor
 from lifecycle_dash.ingest.models import ObservationGap, Pod, Transition, WatchStream
-from tests.ingest.watch.conftest import make_cluster
+from tests.ingest.watch.conftest import beat_command, make_cluster, redis_command
 from tests.ingest.watch.sim import Simulator
 from tests.support.processes import celery_worker_command, free_port, port_open, running, wait_until
 
@@ -58,10 +56,6 @@ def churn(tmp_path: Path) -> Iterator[Simulator]:
     simulator.stop()
 
 
-def redis_command(port: int) -> list[str]:
-    return ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-
-
 def terminate_worker_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -80,7 +74,7 @@ def test_no_loss_no_duplicates_through_every_fault(
     pods_stream = WatchStream.objects.filter(cluster=cluster, resource="pods")
     redis_port = free_port()
     env = {**stack_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-    beat = [sys.executable, "-m", "tests.ingest.watch.beat", "1", json.dumps(OPTIONS)]
+    beat = beat_command(1.0, OPTIONS)
 
     def checkpoint() -> int:
         return int(pods_stream.get().resource_version or 0)

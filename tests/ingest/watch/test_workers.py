@@ -6,16 +6,15 @@ import itertools
 import os
 import re
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lifecycle_dash.ingest import supervisor, tasks
+from lifecycle_dash.ingest import supervisor
 from lifecycle_dash.ingest.models import WatchStream
-from tests.ingest.watch.conftest import make_cluster
+from tests.ingest.watch.conftest import beat_command, make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.processes import BASE_DIR, celery_worker_command, running, wait_until
 
@@ -23,33 +22,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, 
 
 SLICE_OPTIONS = {"slice_seconds": 3.0, "read_timeout": 5.0}
 START_END = re.compile(r"watch slice (start|end) stream=(\d+) owner=(\S+) at=([\d.]+)")
-
-
-class Beat:
-    """The supervisor every ``interval`` seconds, as celery beat would run it."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self._stop.is_set():
-                supervisor.streams_supervise(enqueue=tasks._enqueue_slice, options=SLICE_OPTIONS)
-                self._stop.wait(self.interval)
-        finally:
-            connection.close()
-
-    def __enter__(self) -> Beat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.thread.join(10)
 
 
 @pytest.fixture
@@ -80,7 +52,7 @@ def slice_intervals(
 
 
 def test_two_workers_never_run_one_stream_at_once_and_a_killed_workers_stream_moves(
-    scale_sim: Simulator, stack_env: dict[str, str]
+    scale_sim: Simulator, watch_env: dict[str, str]
 ) -> None:
     cluster = make_cluster(scale_sim)
     supervisor.streams_ensure()
@@ -89,19 +61,20 @@ def test_two_workers_never_run_one_stream_at_once_and_a_killed_workers_stream_mo
         log.unlink(missing_ok=True)
     with (
         running(
-            celery_worker_command("watch", "lease1@%h"), env=stack_env, name="watch-lease-1"
+            celery_worker_command("watch", "lease1@%h"), env=watch_env, name="watch-lease-1"
         ) as first,
         running(
-            celery_worker_command("watch", "lease2@%h"), env=stack_env, name="watch-lease-2"
+            celery_worker_command("watch", "lease2@%h"), env=watch_env, name="watch-lease-2"
         ) as second,
-        Beat(interval=5.0),
+        # The supervisor as beat runs it in production: every 5 s.
+        running(beat_command(5.0, SLICE_OPTIONS), env=watch_env, name="watch-lease-beat"),
     ):
         pods = WatchStream.objects.filter(cluster=cluster, resource="pods")
         assert wait_until(lambda: pods.get().resource_version != "", timeout=40), (
             "no slice committed a checkpoint"
         )
         # Let slices rotate over both workers for a while.
-        time.sleep(8)
+        time.sleep(4)
         holder = ""
 
         def held_by_a_worker() -> bool:
