@@ -290,7 +290,13 @@ class _BaseProcessor:
             self._rate = rate if self._rate is None else _EWMA * rate + (1 - _EWMA) * self._rate
         try:
             partitions.ensure_days(days={flushed_at.date(), *self._days()})
-            with transaction.atomic(), connection.cursor() as wrapper:
+            # The raw psycopg cursor (needed for COPY) raises psycopg errors: translate them to
+            # django.db errors like every other query, and mark the connection as errored.
+            with (
+                connection.wrap_database_errors,
+                transaction.atomic(),
+                connection.cursor() as wrapper,
+            ):
                 cursor = wrapper.cursor  # the psycopg cursor: COPY needs it
                 counts = _Counts()
                 messages = self._write(cursor, counts=counts)
