@@ -276,12 +276,23 @@ class Store:
         meta["creationTimestamp"] = old_meta["creationTimestamp"]
         if kind not in CLUSTER_SCOPED:
             meta["namespace"] = namespace
-        meta["resourceVersion"] = old_meta["resourceVersion"]
-        if obj == old:
+        old_rv = old_meta["resourceVersion"]
+        meta["resourceVersion"] = old_rv
+        # Compare serialized forms, not dicts: a caller that changed a nested part of the stored
+        # dict in place would make a dict comparison see no change and lose the write.
+        raw = orjson.dumps(obj)
+        if raw == current.raw:
             return old
         self._rv += 1
-        meta["resourceVersion"] = str(self._rv)
-        raw = orjson.dumps(obj)
+        new_rv = str(self._rv)
+        meta["resourceVersion"] = new_rv
+        # The object's own resourceVersion occurs once in its JSON (other references name other
+        # changes), so splicing the new one in saves a second serialization.
+        old_token = b'"resourceVersion":"' + old_rv.encode() + b'"'
+        if raw.count(old_token) == 1:
+            raw = raw.replace(old_token, b'"resourceVersion":"' + new_rv.encode() + b'"')
+        else:
+            raw = orjson.dumps(obj)
         objects[name] = Stored(obj, raw)
         self._commit(Change(self._rv, MODIFIED, kind, namespace, obj, current, raw))
         return obj

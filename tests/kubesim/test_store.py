@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from lifecycle_dash.kubesim.clock import SimClock
@@ -185,3 +186,29 @@ def test_subscriber_may_write_back_while_notified(store):
     store.subscribe(label_new_pods)
     store.create("pods", make_pod("a"))
     assert store.get("pods", "default", "a")["metadata"]["labels"]["seen"] == "yes"
+
+
+def test_an_in_place_change_to_a_nested_part_is_still_written(store):
+    pod = store.create("pods", make_pod("a"))
+    before = store.resource_version
+    changed = dict(pod)
+    changed["metadata"] = dict(pod["metadata"])
+    # Deliberately shares and mutates the stored status dict.
+    changed["status"]["phase"] = "Running"
+    store.update("pods", changed)
+    assert store.resource_version == before + 1
+    stored = store.get_stored("pods", "default", "a")
+    assert stored is not None
+    assert orjson.loads(stored.raw)["status"]["phase"] == "Running"
+    assert orjson.loads(stored.raw)["metadata"]["resourceVersion"] == str(before + 1)
+
+
+def test_serialized_form_carries_the_new_resource_version(store):
+    pod = store.create("pods", make_pod("a"))
+    for label in ("b", "c"):
+        changed = clone(pod)
+        changed["metadata"]["labels"] = {"app": label}
+        pod = store.update("pods", changed)
+        stored = store.get_stored("pods", "default", "a")
+        assert stored is not None
+        assert orjson.loads(stored.raw) == pod
