@@ -45,4 +45,5 @@ class ApiToken(models.Model):
         return row, token
 
 
-from lifecycle_dash.web.models_review import Incident  # noqa: E402,F401  (saved incidents)
+# Re-exported so Django finds the review model in this app's models module.
+from lifecycle_dash.web.models_review import Incident as Incident  # noqa: E402

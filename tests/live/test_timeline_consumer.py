@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -27,7 +28,7 @@ def communicator_for(path: str, user: object) -> WebsocketCommunicator:
     return communicator
 
 
-def make_sigkilled_pod() -> tuple[object, data.PodStory]:
+def make_sigkilled_pod() -> tuple[Any, data.PodStory]:
     user = get_user_model().objects.create_user(username="sre")
     cluster = Cluster.objects.create(name="prod-eu", source=Cluster.Source.SIMULATOR)
     story = data.sigkill_story()
