@@ -97,9 +97,29 @@ if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
     raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must be a redis:// URL")
 
 DEBUG = env_bool("DEBUG", False)
-# A development key is generated per process when none is given: sessions then do not survive
-# a restart, which is the honest behaviour for a missing secret.
-SECRET_KEY = env_str("SECRET_KEY", "") or secrets.token_urlsafe(50)
+
+
+def _local_secret_key() -> str:
+    """Without SECRET_KEY, one key kept in var/ serves every local process.
+
+    Workers, web and management commands must agree on it: it signs sessions and encrypts
+    stored cluster credentials. Deployments set SECRET_KEY (docker-compose requires it).
+    """
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(key)
+        except FileExistsError:  # another process won the race: use its key
+            return path.read_text().strip()
+        return key
+
+
+SECRET_KEY = env_str("SECRET_KEY", "") or _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
