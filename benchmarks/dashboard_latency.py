@@ -26,6 +26,7 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -272,17 +273,20 @@ OBSERVER_JS = """
 class Churn:
     """Pod JSON through the real processor and publisher at a target rate, in a thread."""
 
-    def __init__(self, *, rate: float, pods: int) -> None:
+    def __init__(self, *, rate: float, pods: int, cluster_name: str = "churn") -> None:
         from lifecycle_dash.ingest.models import Cluster, WatchStream
         from lifecycle_dash.ingest.processors import processor_for
 
-        cluster = Cluster.objects.create(name="churn", source=Cluster.Source.SIMULATOR)
-        stream = WatchStream.objects.create(cluster=cluster, resource="pods")
+        cluster, _ = Cluster.objects.get_or_create(
+            name=cluster_name, defaults={"source": Cluster.Source.SIMULATOR}
+        )
+        stream, _ = WatchStream.objects.get_or_create(cluster=cluster, resource="pods")
         stream = WatchStream.objects.select_related("cluster").get(pk=stream.pk)
         self.processor = processor_for(stream=stream)
         self.rate = rate
         self.pods = pods
         self.rv = 1
+        self.tag = cluster.pk
         self.events = 0
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -309,20 +313,10 @@ class Churn:
         self.events += len(objs)
 
     def create(self) -> None:
-        f = self.f
+        template = orjson.dumps(self.f.running_pod())
         batch = []
         for i in range(self.pods):
-            batch.append(
-                (
-                    "ADDED",
-                    self._obj(
-                        f.running_pod,
-                        uid=self.uid(i),
-                        name=f"churn-{i:05d}",
-                        namespace=f"zz-churn-{i % 20}",
-                    ),
-                )
-            )
+            batch.append(("ADDED", self._fast(template, i=i)))
             if len(batch) == 1000:
                 self.feed(batch)
                 batch = []
@@ -330,7 +324,20 @@ class Churn:
             self.feed(batch)
 
     def uid(self, i: int) -> str:
-        return f"c0000000-0000-4000-8000-{i:012d}"
+        return f"c{self.tag:07x}-0000-4000-8000-{i:012d}"
+
+    def _fast(self, template: bytes, *, i: int) -> dict[str, Any]:
+        """A copy of a pre-built pod with this pod's identity (building one is milliseconds)."""
+        obj: dict[str, Any] = orjson.loads(template)
+        self.rv += 1
+        meta = obj["metadata"]
+        meta.update(
+            uid=self.uid(i),
+            name=f"churn-{i:05d}",
+            namespace=f"zz-churn-{i % 20}",
+            resourceVersion=str(self.rv),
+        )
+        return obj
 
     def run(self) -> None:
         f = self.f
@@ -340,26 +347,16 @@ class Churn:
         next_at = time.monotonic()
         from django.db import connection
 
+        # Running, or crash-looping with 1..49 restarts: status and RESTARTS change each time.
+        templates = [orjson.dumps(f.running_pod())] + [
+            orjson.dumps(f.crashloop_pod(restarts=r)) for r in range(1, 50)
+        ]
         try:
             while not self.stop.is_set():
-                batch = []
-                for _ in range(per_tick):
-                    i = rng.randrange(self.pods)
-                    restarts = rng.randrange(50)
-                    maker = f.crashloop_pod if restarts % 2 else f.running_pod
-                    kw: dict[str, Any] = {"restarts": restarts} if maker is f.crashloop_pod else {}
-                    batch.append(
-                        (
-                            "MODIFIED",
-                            self._obj(
-                                maker,
-                                uid=self.uid(i),
-                                name=f"churn-{i:05d}",
-                                namespace=f"zz-churn-{i % 20}",
-                                **kw,
-                            ),
-                        )
-                    )
+                batch = [
+                    ("MODIFIED", self._fast(rng.choice(templates), i=rng.randrange(self.pods)))
+                    for _ in range(per_tick)
+                ]
                 self.feed(batch)
                 next_at += tick
                 time.sleep(max(0.0, next_at - time.monotonic()))
@@ -382,7 +379,31 @@ class Churn:
         self.feed([("MODIFIED" if seq else "ADDED", obj)])
 
 
-def dom_latency(database_url: str, *, dashboards: int, rate: float, seconds: float) -> None:
+def churn_worker(*, cluster: str, rate: float, seconds: float) -> None:
+    from lifecycle_dash.ingest.publish import get_publisher
+
+    churn = Churn(rate=rate, pods=5_000, cluster_name=cluster)
+    started = time.monotonic()
+    runner = threading.Thread(target=churn.run, daemon=True)
+    runner.start()
+    time.sleep(seconds)
+    churn.stop.set()
+    runner.join(10)
+    elapsed = time.monotonic() - started
+    publisher = get_publisher()
+    publisher.wait_idle(10)
+    print(
+        f"churn worker {cluster}: {churn.events / elapsed:,.0f} pod events/s "
+        f"({churn.events:,} events in {elapsed:.1f} s), pod.changed published "
+        f"{publisher.sent:,}, failed {publisher.failed:,}"
+        + (f"; errors {churn.errors[:2]}" if churn.errors else ""),
+        flush=True,
+    )
+
+
+def dom_latency(
+    database_url: str, *, dashboards: int, rate: float, seconds: float, workers: int
+) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -397,10 +418,13 @@ def dom_latency(database_url: str, *, dashboards: int, rate: float, seconds: flo
         "    path measured: processor -> commit -> pod.changed -> Redis -> consumer -> frame -> "
         "htmx swap (the simulator's HTTP watch and the Celery slice are not in this figure)"
     )
-    churn = Churn(rate=rate, pods=5_000)
-    churn.create()
+    for k in range(workers):
+        Churn(rate=0, pods=5_000, cluster_name=f"churn-{k}").create()
+    # Probes have their own cluster (and watch stream): the churn's commits never wait for
+    # theirs, as two clusters' watch workers would not.
+    probes = Churn(rate=0, pods=0, cluster_name="probe")
     for index in range(4):
-        churn.probe(index, 0)
+        probes.probe(index, 0)
     user, _ = get_user_model().objects.get_or_create(username="bench-browser")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
@@ -424,30 +448,53 @@ def dom_latency(database_url: str, *, dashboards: int, rate: float, seconds: flo
             pages = []
             for _ in range(dashboards):
                 page = context.new_page()
-                page.goto(f"http://127.0.0.1:{port}/")
+                # An SRE watching one namespace while the whole fleet churns: every message
+                # reaches the page's consumer, which must drop the churn without a query.
+                page.goto(f"http://127.0.0.1:{port}/?namespace=aaa-probe")
                 page.wait_for_selector("#live-indicator[data-state=connected]", timeout=20_000)
                 page.evaluate(OBSERVER_JS)
                 pages.append(page)
-            worker = threading.Thread(target=churn.run, daemon=True)
-            started = time.monotonic()
-            worker.start()
-            seq = 0
+            # The churn runs in its own process (its own GIL, its own publisher), as a watch
+            # worker would; this process only sends the probes and drives Chromium.
+            # Several workers, one cluster each, as several watch workers would be.
+            churners = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.dashboard_latency",
+                        "--churn-worker",
+                        f"churn-{k}",
+                        "--keep-db",
+                        database_url.rsplit("/", 1)[1],
+                        "--rate",
+                        str(rate / workers),
+                        "--seconds",
+                        str(seconds + 1.5),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for k in range(workers)
+            ]
+            # RESTARTS carries the probe's sequence number, unique per run.
+            seq = int(time.time()) % 100_000 * 1_000
             time.sleep(1.0)
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 seq += 1
-                churn.probe(seq % 4, seq)
+                probes.probe(seq % 4, seq)
                 # Let the pages' event loops run (Playwright drives them from this thread).
                 pages[seq % len(pages)].wait_for_timeout(100)
-            churn.stop.set()
-            worker.join(10)
-            elapsed = time.monotonic() - started
+            churn_report = [c.communicate(timeout=60)[0].strip() for c in churners]
             pages[0].wait_for_timeout(1500)
             latencies: list[float] = []
             missing = 0
             for page in pages:
                 seen = page.evaluate("window.__seen")
-                for key, sent in churn.probe_times.items():
+                for key, sent in probes.probe_times.items():
                     if key.endswith(":0"):
                         continue
                     if key in seen:
@@ -456,14 +503,9 @@ def dom_latency(database_url: str, *, dashboards: int, rate: float, seconds: flo
                         missing += 1
             browser.close()
     publisher = get_publisher()
-    rate_seen = churn.events / elapsed
-    print(
-        f"  background churn achieved: {rate_seen:,.0f} events/s "
-        f"({churn.events:,} events in {elapsed:.1f} s); "
-        f"pod.changed published {publisher.sent:,}, failed {publisher.failed:,}"
-    )
-    if churn.errors:
-        print(f"  churn errors: {churn.errors[:3]}")
+    for line in churn_report:
+        print(f"  {line}")
+    print(f"  probes: pod.changed published {publisher.sent:,}, failed {publisher.failed:,}")
     if not latencies:
         print("  no probe change reached a page: MISSED")
         return
@@ -486,6 +528,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--churn-workers", type=int, default=3)
+    parser.add_argument("--churn-worker", metavar="CLUSTER", help=argparse.SUPPRESS)
     parser.add_argument(
         "--keep-db", metavar="NAME", help="use (and keep) this database; seed only if it is empty"
     )
@@ -502,6 +546,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
+    # daphne must read the sessions this process signs.
+    os.environ.setdefault("SECRET_KEY", uuid.uuid4().hex * 2)
     # Playwright's sync API runs an event loop in this thread; the ORM here is still sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     sys.path.insert(0, str(ROOT))
@@ -515,6 +561,9 @@ def main() -> None:
         from django.db import connection
 
         call_command("migrate", verbosity=0)
+        if args.churn_worker:
+            churn_worker(cluster=args.churn_worker, rate=args.rate, seconds=args.seconds)
+            return
         from lifecycle_dash.ingest.models import Cluster
 
         if args.keep_db and Cluster.objects.exists():
@@ -525,7 +574,11 @@ def main() -> None:
         server_times(names, repeat=args.repeat)
         if not args.skip_browser:
             dom_latency(
-                database_url, dashboards=args.dashboards, rate=args.rate, seconds=args.seconds
+                database_url,
+                dashboards=args.dashboards,
+                rate=args.rate,
+                seconds=args.seconds,
+                workers=args.churn_workers,
             )
         connection.close()
     finally:
