@@ -269,6 +269,7 @@ def _segments(
 ) -> tuple[Segment, ...]:
     """Step function -> segments. ``changes``: (at, value, css, label, title); None = absent."""
     out: list[Segment] = []
+    dense = 0  # changes folded into out[-1] (a "st-dense" run), 0 = out[-1] is a plain one
     for index, (at, value, css, label, title) in enumerate(changes):
         if value is None:
             continue
@@ -279,9 +280,55 @@ def _segments(
         if clipped is None:
             continue
         x, width = clipped
+        # Changes narrower than a pixel are folded into one hatched run: a crash-looping pod's
+        # thousands of states would otherwise cost thousands of invisible SVG elements.
+        if (
+            width < 1.0
+            and out
+            and out[-1].x + out[-1].width >= x - 0.5
+            and (dense or out[-1].width <= 1.0)
+        ):
+            previous = out.pop()
+            dense = (dense or 1) + 1
+            right = max(previous.x + previous.width, x + width)
+            out.append(
+                Segment(
+                    previous.x,
+                    right - previous.x,
+                    "st-dense",
+                    "",
+                    f"{dense} changes here, too close to draw apart: zoom in",
+                )
+            )
+            continue
+        dense = 0
         fits = width >= 7.0 * len(label) + 6
         out.append(Segment(x, max(width, 1.0), css, label if fits else "", title))
     return tuple(out)
+
+
+def _thin(markers: Sequence[Marker]) -> tuple[Marker, ...]:
+    """One marker per pixel and kind: more at the same spot only say how many there are."""
+    kept: dict[tuple[int, str], Marker] = {}
+    counts: dict[tuple[int, str], int] = {}
+    for marker in markers:
+        key = (int(marker.x), marker.css)
+        counts[key] = counts.get(key, 0) + 1
+        kept.setdefault(key, marker)
+    return tuple(
+        marker
+        if counts[key] == 1
+        else Marker(
+            marker.x,
+            marker.cy,
+            marker.shape,
+            marker.points,
+            marker.css,
+            f"{marker.title} (and {counts[key] - 1} more here: zoom in)",
+            marker.x2,
+        )
+        for key, marker in kept.items()
+    )
 
 
 def _diamond(x: float, cy: float, r: float = 6.0) -> str:
@@ -472,7 +519,7 @@ def swimlanes(
             name,
             roles[name],
             segments=_segments(changes, scale, lane_end),
-            markers=tuple(markers),
+            markers=_thin(markers),
         )
 
     services: dict[str, list[EndpointObservation]] = {}
@@ -497,7 +544,7 @@ def swimlanes(
         "events",
         "Events",
         "pod",
-        markers=_event_markers(pod_level, scale, y + LANE_HEIGHT / 2),
+        markers=_thin(_event_markers(pod_level, scale, y + LANE_HEIGHT / 2)),
     )
 
     shades: list[Shade] = []

@@ -121,3 +121,27 @@ def test_ticks_stay_inside_the_plot_and_are_few(span: timedelta) -> None:
 )
 def test_every_value_names_its_source_in_words(rule: str, label: str) -> None:
     assert source_label(rule) == label
+
+
+def test_thousands_of_changes_cost_at_most_one_element_per_pixel() -> None:
+    flapping = [
+        state(i * 0.5, "running" if i % 2 else "waiting:CrashLoopBackOff") for i in range(6000)
+    ]
+    probes = [Occ(T + timedelta(seconds=i), T + timedelta(seconds=i)) for i in range(3000)]
+    lanes = swimlanes(
+        snapshot=PodSnapshot(uid="u"),
+        transitions=flapping,
+        occurrences=probes,
+        endpoints=[],
+        gaps=[],
+        first_observed_at=T,
+        start=T,
+        end=T + timedelta(hours=1),
+        now=T + timedelta(hours=1),
+    )
+    (app,) = [lane for lane in lanes.lanes if lane.key == "ctr-app"]
+    assert len(app.segments) < lanes.plot_width
+    assert {seg.css for seg in app.segments} == {"st-dense", "st-running"}
+    assert "changes here, too close to draw apart" in app.segments[0].title
+    assert len(app.markers) < lanes.plot_width
+    assert "more here: zoom in" in app.markers[0].title
