@@ -135,3 +135,15 @@ def test_a_broker_failure_when_enqueueing_frees_the_reservation(sim: Simulator) 
 
     assert supervisor.streams_supervise(enqueue=broken) == []
     assert set(WatchStream.objects.values_list("lease_owner", flat=True)) == {""}
+
+
+def test_an_in_cluster_source_outside_a_pod_is_reported_not_retried(sim: Simulator) -> None:
+    cluster = Cluster.objects.create(name="incluster", source=Cluster.Source.IN_CLUSTER)
+    stream = pods_stream(cluster)
+
+    assert slices.slice_run(stream_id=stream.pk, options=SHORT) == "misconfigured"
+
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.Status.ERROR
+    assert "Service host/port is not set" in cluster.status_message
+    assert supervisor.streams_supervise(enqueue=Enqueued()) == []

@@ -110,3 +110,48 @@ def test_two_workers_never_run_one_stream_at_once_and_a_killed_workers_stream_mo
         for (_, end, owner), (start, _, next_owner) in itertools.pairwise(spans):
             assert start >= end, f"stream {stream}: {next_owner} started before {owner} ended"
     assert takeover < 30
+
+
+def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
+    scale_sim: Simulator, watch_env: dict[str, str]
+) -> None:
+    from lifecycle_dash.ingest import leases, tasks
+
+    cluster = make_cluster(scale_sim)
+    supervisor.streams_ensure()
+    pods = WatchStream.objects.get(cluster=cluster, resource="pods")
+    # Only the pod stream, for a long slice: without SIGTERM handling it would run 120 s.
+    reservation = leases.new_reservation()
+    assert leases.lease_reserve(stream_id=pods.pk, reservation=reservation)
+    with running(
+        celery_worker_command("watch", "term@%h"), env=watch_env, name="watch-term"
+    ) as worker:
+        from celery import Celery
+
+        app = Celery(broker=watch_env["REDIS_URL"])
+        app.send_task(
+            tasks.watch_slice.name,
+            args=(pods.pk,),
+            kwargs={"reservation": reservation, "options": {"slice_seconds": 120}},
+            queue="watch",
+        )
+
+        def leased_by_worker() -> bool:
+            pods.refresh_from_db()
+            return f":{worker.pid}:" in pods.lease_owner and pods.resource_version != ""
+
+        assert wait_until(leased_by_worker, timeout=40)
+        time.sleep(1.0)
+        os.kill(worker.pid, signal.SIGTERM)
+        stopped_at = time.monotonic()
+        worker.wait(timeout=20)
+        exited_after = time.monotonic() - stopped_at
+        checkpoint_before = int(pods.resource_version)
+        pods.refresh_from_db()
+
+    assert exited_after < 10, f"the worker took {exited_after:.1f} s to stop"
+    # Flushed on the way out, and handed over to a queued successor instead of left to expire.
+    assert int(pods.resource_version) > checkpoint_before
+    assert pods.lease_owner.startswith(leases.RESERVATION_PREFIX)
+    log = (BASE_DIR / "test-artifacts" / "logs" / "watch-term.log").read_text()
+    assert "ended: stopped worker warm shutdown" in log
