@@ -180,12 +180,17 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
         ready_before, ready_after = is_ready(conds_before), is_ready(conds_after)
         if ready_before != ready_after:
             ready = conds_after.get("Ready")
+            was = conds_before.get("Ready")
+            moved = ready is not None and (
+                was is None or was.last_transition_time != ready.last_transition_time
+            )
             em.emit(
                 K.POD_READY,
                 "",
                 ready_before,
                 ready_after,
-                api_time=ready.last_transition_time if ready is not None else None,
+                # as for CONDITION: the API time only when the condition's time moved
+                api_time=ready.last_transition_time if moved and ready is not None else None,
                 detail={"reason": ready.reason if ready is not None else ""},
             )
 

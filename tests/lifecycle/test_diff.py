@@ -118,6 +118,14 @@ def test_condition_reason_change_alone_is_observed_not_api_time():
     assert t.at == OBS
 
 
+def test_readiness_flip_without_a_new_transition_time_is_observed():
+    a = snapshot_from_pod(f.pod(conditions=[f.condition("Ready", "True", at_=5)]))
+    b = snapshot_from_pod(f.pod(conditions=[f.condition("Ready", "False", at_=5)]))
+    transitions = diff(a, b, observed_at=OBS)
+    for t in (_one(transitions, K.POD_READY), _one(transitions, K.CONDITION, "Ready")):
+        assert (t.api_time, t.time_source) == (None, TimeSource.OBSERVED)
+
+
 def test_condition_message_change_alone_is_no_transition():
     a = snapshot_from_pod(f.pod(conditions=[f.condition("Ready", "False", message="x")]))
     b = snapshot_from_pod(f.pod(conditions=[f.condition("Ready", "False", message="y")]))
