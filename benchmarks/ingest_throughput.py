@@ -198,11 +198,10 @@ def main() -> None:
 
         # Publish through real Redis, but to a database nobody else listens on: the shared
         # "pods.all" group of a running dashboard must not receive benchmark traffic.
-        layer = settings.CHANNEL_LAYERS["default"]
-        host = str(layer["CONFIG"]["hosts"][0]).rsplit("/", 1)[0] + "/14"
-        settings.CHANNEL_LAYERS = {
-            "default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}
-        }
+        layer: dict[str, Any] = dict(settings.CHANNEL_LAYERS["default"])
+        config: dict[str, Any] = dict(layer["CONFIG"])
+        config["hosts"] = [str(config["hosts"][0]).rsplit("/", 1)[0] + "/14"]
+        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": config}}
         from django.core.management import call_command
         from django.db import connection
 
