@@ -662,6 +662,8 @@ def run_stream(
             # a new one seeds itself from the database, and we resume at its checkpoint.
             try:
                 processor, checkpoint = context.load()
+            except LeaseLost as exc:
+                return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
             except DatabaseError as exc:
                 stats.last_error = f"database: {exc}"
                 checkpoint = layer.committed
