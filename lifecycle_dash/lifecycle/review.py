@@ -108,6 +108,7 @@ _PREEMPTION_CAUSES = frozenset({"scheduler_preemption", "kubelet_preemption"})
 _NODE_CAUSES = frozenset({"node_lost", "node_shutdown", "pod_gc"})
 _DELETE_CAUSES = frozenset({"api_delete", "force_delete"})
 _CRONJOB_JOB = re.compile(r"^(?P<cron>.+)-\d{8,}$")
+_TEMPLATE_HASH_SUFFIX = re.compile(r"^(?P<deployment>.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +159,23 @@ class Happening:
     rule: str = ""
 
 
-def workload_of(owner_kind: str, owner_name: str, labels: Mapping[str, Any]) -> tuple[str, str]:
-    """(kind, name) of the workload a pod belongs to; ("", "") for a bare pod."""
+def workload_of(
+    owner_kind: str, owner_name: str, labels: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """(kind, name) of the workload a pod belongs to; ("", "") for a bare pod.
+
+    Without labels (a creation transition carries only the owner), a ReplicaSet name ending
+    in a pod-template-hash-shaped suffix (the Deployment controller's SafeEncodeString
+    alphabet) is read as ``<deployment>-<hash>``.
+    """
     if owner_kind == "ReplicaSet":
-        pth = labels.get("pod-template-hash")
+        pth = (labels or {}).get("pod-template-hash")
         if isinstance(pth, str) and pth and owner_name.endswith("-" + pth):
             return "Deployment", owner_name[: -len(pth) - 1]
+        if labels is None:
+            match = _TEMPLATE_HASH_SUFFIX.match(owner_name)
+            if match is not None:
+                return "Deployment", match.group("deployment")
     if owner_kind == "Job":
         match = _CRONJOB_JOB.match(owner_name)
         if match is not None:
@@ -309,10 +321,18 @@ def classify_window(
                 h = exit_happening(t, t.detail.get("last_state"), "api:lastState.terminated")
                 if h is not None:
                     found.append(h)
-            elif t.kind is TransitionKind.POD_CREATED and pod is not None and _in(start, end, t.at):
-                kind, name = workload_of(pod.owner_kind, pod.owner_name, pod.labels)
+            elif t.kind is TransitionKind.POD_CREATED and _in(start, end, t.at):
+                # The creation names its owner: the pod itself need not be known.
+                if pod is not None:
+                    namespace = pod.namespace
+                    kind, name = workload_of(pod.owner_kind, pod.owner_name, pod.labels)
+                else:
+                    namespace = str(t.detail.get("namespace", ""))
+                    kind, name = workload_of(
+                        str(t.detail.get("owner_kind", "")), str(t.detail.get("owner_name", ""))
+                    )
                 if name:
-                    created_by_workload[(pod.namespace, kind, name)] += 1
+                    created_by_workload[(namespace, kind, name)] += 1
 
     for o in occurrence_list:
         if not _in(start, end, o.at):
@@ -527,6 +547,8 @@ def group_happenings(
     """Per cause (crashes per exit code), per workload: counts, first and last, pods."""
     groups: dict[tuple[ReviewCause, int | None], CauseGroup] = {}
     workloads: dict[tuple[ReviewCause, int | None, str, str, str], WorkloadGroup] = {}
+    # (id of the group, pod uid) already listed: membership in a set, not in the list.
+    listed: set[tuple[int, str]] = set()
     for h in happenings:
         code = h.exit_code if h.cause is ReviewCause.CRASHED else None
         group = groups.get((h.cause, code))
@@ -549,7 +571,8 @@ def group_happenings(
             item.count += 1
             item.first = h.at if item.first is None else min(item.first, h.at)
             item.last = h.at if item.last is None else max(item.last, h.at)
-            if h.pod_uid not in item.pod_uids:
+            if (id(item), h.pod_uid) not in listed:
+                listed.add((id(item), h.pod_uid))
                 item.pod_uids.append(h.pod_uid)
     result = sorted(
         groups.values(), key=lambda g: (_ORDER[g.cause], g.exit_code if g.exit_code else 0)

@@ -334,11 +334,15 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     ]
     records = {row[0]: row[4] for row in record_rows if isinstance(row[4], dict)}
 
-    uids = {t.pod_uid for t in transitions} | {o.pod_uid for o in occurrences}
-    uids |= {r.pod_uid for r in terminations}
+    # The pods something may have happened to, and the first created ones (lanes); a
+    # creation alone names its owner, so the many pods a rollout creates need no row here.
+    uids = {t.pod_uid for t in transitions if t.kind is not TransitionKind.POD_CREATED}
+    uids |= {o.pod_uid for o in occurrences} | {r.pod_uid for r in terminations}
+    created = [t.pod_uid for t in transitions if t.kind is TransitionKind.POD_CREATED]
+    uids |= set(list(dict.fromkeys(created))[:MAX_LANES])
     pods: dict[str, PodInfo] = {}
     if uids:
-        pod_rows = Pod.objects.filter(uid__in=sorted(uids))
+        pod_rows = Pod.objects.filter(_uid_in(sorted(uids)))
         if query.pod_filter.cluster:
             pod_rows = pod_rows.filter(cluster__name=query.pod_filter.cluster)
         pods = {row["uid"]: _info(row) for row in pod_rows.values(*_POD_FIELDS)}
@@ -366,14 +370,16 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     # Lanes: the pods something happened to first, then the ones created in the window
     # (a rollout's new pods), per workload.
     lane_uids = list(dict.fromkeys(h.pod_uid for h in happenings))
-    lane_uids += [
-        t.pod_uid
-        for t in transitions
-        if t.kind is TransitionKind.POD_CREATED and t.pod_uid not in set(lane_uids)
-    ]
+    lane_uids += [t.pod_uid for t in transitions if t.kind is TransitionKind.POD_CREATED]
     lane_uids = [uid for uid in dict.fromkeys(lane_uids) if uid in pods][:MAX_LANES]
     lanes = _lanes(query, lane_uids, pods) if lane_uids else []
     return ReviewData(query, happenings, groups, pods, gaps, lanes, records, truncated)
+
+
+def _uid_in(uids: list[str], column: str = "ingest_pod.uid") -> RawSQL:
+    # One array parameter: Django's __in binds (and prepares) every value separately, which
+    # costs more than the query itself for thousands of uids.
+    return RawSQL(f"{column} = ANY(%s)", (uids,), output_field=BooleanField())
 
 
 def _latest_sql(kind: str) -> str:
@@ -392,7 +398,7 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
     margin = start + OBSERVED_AFTER
     initial = {
         row[0]: (row[1], row[2])
-        for row in Pod.objects.filter(uid__in=uids)
+        for row in Pod.objects.filter(_uid_in(uids))
         .annotate(
             status_then=RawSQL(f"({_latest_sql('kubectl_status')})", (start, margin)),
             ready_then=RawSQL(f"({_latest_sql('pod_ready')})", (start, margin)),
@@ -402,8 +408,8 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
     changes: dict[str, list[Transition]] = defaultdict(list)
     for row in (
         TransitionRow.objects.filter(
+            _uid_in(uids, "ingest_transition.pod_uid"),
             _observed(query),
-            pod_uid__in=uids,
             kind__in=_LANE_KINDS,
             at__gt=start,
             at__lte=end,
@@ -441,7 +447,10 @@ def window_transitions(*, query: ReviewQuery, uids: Iterable[str]) -> tuple[list
         return [], False
     rows = list(
         TransitionRow.objects.filter(
-            _observed(query), pod_uid__in=wanted, at__gte=query.start, at__lte=query.end
+            _uid_in(wanted, "ingest_transition.pod_uid"),
+            _observed(query),
+            at__gte=query.start,
+            at__lte=query.end,
         )
         .order_by("pod_uid", "at", "id")
         .values_list(*_TRANSITION_FIELDS)[: MAX_EXPORT_TRANSITIONS + 1]
@@ -483,7 +492,7 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     candidates = list(dict.fromkeys([*data.affected_uids, *flapping]))
     rows = {
         row["uid"]: row
-        for row in Pod.objects.filter(uid__in=candidates).values(*_POD_FIELDS, "snapshot")
+        for row in Pod.objects.filter(_uid_in(candidates)).values(*_POD_FIELDS, "snapshot")
     }
     infos = {uid: _info(row) for uid, row in rows.items()}
     by_workload: dict[tuple[str, str, str], list[str]] = defaultdict(list)
@@ -508,8 +517,8 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     transitions: dict[str, list[Transition]] = defaultdict(list)
     for row in (
         TransitionRow.objects.filter(
+            _uid_in(uids, "ingest_transition.pod_uid"),
             _observed(query, query.start - timedelta(hours=1)),
-            pod_uid__in=uids,
             at__gte=query.start - timedelta(hours=1),
             at__lte=query.end,
         )

@@ -8,8 +8,9 @@ index (pod_uid, kind, subject, at):
 * STATUS: the latest ``KUBECTL_STATUS`` (kubectl's STATUS column as it was printed then);
 * READY: containers whose latest ``CONTAINER_READY`` is true, over the pod's READY
   denominator (containers + sidecars, fixed for a pod's life, read from its current row);
-* RESTARTS: per container the latest ``CONTAINER_RESTART`` number, summed, and the newest
-  restart instant for the "(5m ago)" part, aged from T.
+* RESTARTS: per container the latest ``CONTAINER_RESTART`` number, summed, and for the
+  "(5m ago)" part the newest ``lastState.terminated.finishedAt`` known at T (carried by
+  ``CONTAINER_RESTART`` and ``CONTAINER_LAST_STATE``), aged from T.
 
 ``observed_at`` is bounded on both sides (from the pod's first observation to T plus a
 margin) so the planner prunes partitions outside the pod's life. One query for a page of rows
@@ -55,10 +56,12 @@ _RESTARTS_SQL = (
     "t.new FROM ingest_transition t WHERE t.pod_uid = ingest_pod.uid "
     "AND t.kind = 'container_restart' " + _BOUNDS + " ORDER BY t.subject, t.at DESC) r)"
 )
+# kubectl ages RESTARTS from lastState.terminated.finishedAt: a restart carries it, and so
+# does a new lastState without a restart yet (a crash-looping container in back-off).
 _LAST_RESTART_SQL = (
-    "(SELECT t.at FROM ingest_transition t WHERE t.pod_uid = ingest_pod.uid "
-    "AND t.kind = 'container_restart' AND t.subject <> '' " + _BOUNDS + " "
-    "ORDER BY t.at DESC LIMIT 1)"
+    "(SELECT max(t.at) FROM ingest_transition t WHERE t.pod_uid = ingest_pod.uid "
+    "AND t.kind IN ('container_restart', 'container_last_state') "
+    "AND t.time_source = 'api' " + _BOUNDS + ")"
 )
 
 
