@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
     window: PageWindow | None = None
     last_flush: float = 0.0
+    counter: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -110,9 +112,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        flusher = getattr(self, "flusher", None)
-        if flusher is not None:
-            flusher.cancel()
+        for task in (getattr(self, "flusher", None), self.counter):
+            if task is not None:
+                task.cancel()
 
     async def pod_changed(self, event: dict[str, Any]) -> None:
         window = self.window
@@ -127,6 +129,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 self.pending.add(uid)
         if self.pending and self.flusher is None:
             self.flusher = asyncio.create_task(self._flush_later())
+
+    async def _send_owed_counts(self) -> None:
+        """After a burst, the counts catch up once their interval has passed."""
+        window = self.window
+        if window is None:
+            return
+        await asyncio.sleep(max(0.0, window.counts_due_at - time.monotonic()))
+        if self.pending or self.flusher is not None:
+            return  # the next batch carries them
+        frame = await database_sync_to_async(self._owed_counts_frame)()
+        if frame:
+            await self.send(text_data=frame)
+
+    def _owed_counts_frame(self) -> str:
+        assert self.window is not None
+        return self.window.owed_counts_frame(now=datetime.now(UTC))
 
     async def _flush_later(self) -> None:
         loop = asyncio.get_running_loop()
@@ -149,6 +167,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             log.exception("dashboard batch failed")
         finally:
             self.flusher = None
+        if self.window is not None and self.window.counts_owed and not self.pending:
+            self.counter = asyncio.create_task(self._send_owed_counts())
 
     def _batch_frame(self, uids: set[str]) -> str:
         assert self.window is not None

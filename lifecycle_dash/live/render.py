@@ -61,6 +61,7 @@ class PageWindow:
     # Upper bound (inclusive): the last row's key when more pages follow, else None.
     upper: tuple[Any, ...] | None = None
     counts_due_at: float = 0.0
+    counts_owed: bool = False
     # Cluster name -> id, to place a message's pod in the NAME order without a query.
     cluster_ids: dict[str, int] = field(default_factory=dict)
 
@@ -193,7 +194,17 @@ class PageWindow:
         gone = uids - {p.uid for p in pods}
         ops = self.apply(pods, gone, now=now)
         counts = self.counts(now=now) if ops or pods else None
+        # Counts skipped for the interval are owed: the consumer sends them when due.
+        self.counts_owed = counts is None and bool(ops or pods)
         return render_frame(ops, counts=counts, pod_filter=self.pod_filter)
+
+    def owed_counts_frame(self, *, now: datetime) -> str:
+        """The counts a throttled batch skipped (0 or 1 query)."""
+        if not self.counts_owed:
+            return ""
+        self.counts_owed = False
+        counts = self.counts(now=now, force=True)
+        return render_frame([], counts=counts, pod_filter=self.pod_filter)
 
 
 def _cursor_sort_key(key: tuple[Any, ...], pk: int, pod_filter: PodFilter) -> tuple[Any, ...]:
