@@ -32,6 +32,8 @@ def _test_redis_url() -> str:
 
 # Before pytest-django reads the settings.
 os.environ["REDIS_URL"] = _test_redis_url()
+# One test database per session (dropped at its end), so two sessions never collide.
+os.environ.setdefault("LIFECYCLE_DASH_TEST_DB_SUFFIX", f"_{os.getpid()}")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -62,13 +62,19 @@ def test_make_run_serves_the_dashboard_and_ctrl_c_leaves_nothing_behind(stack_en
         ).read_text()[-3000:]
         banner = f"running at http://127.0.0.1:{port}/"
         assert wait_until(lambda: banner in (tmp_path / "make-run.log").read_text(), timeout=10)
-        names = {"daphne", "-Q watch", "-Q default", "beat"}
+        names = {"daphne", "-Q watch", "-Q default", "beat", "kubesim"}
         cmdlines = [
             Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             for pid in _marked_processes(marker)
         ]
         for name in names:
             assert any(name in line for line in cmdlines), (name, cmdlines)
+        # With no cluster configured, the simulator's demo is watched and lands in the database.
+        from lifecycle_dash.ingest.models import Pod
+
+        assert wait_until(
+            lambda: Pod.objects.filter(cluster__name="simulator").exists(), timeout=90
+        )
     finally:
         os.killpg(make.pid, signal.SIGINT)
         make.wait(timeout=60)
