@@ -417,3 +417,31 @@ class TerminationRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pod_uid} {self.cause}"
+
+
+class StartupRecord(models.Model):
+    """``lifecycle.startup.analyze_startup`` for one pod, recomputed on new evidence."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    pod_uid = models.CharField(max_length=64)
+    pod_created_at = models.DateTimeField(null=True)
+    # The API-variant SLI: create -> observed Running, and with pulls/init excluded.
+    pod_startup_seconds = models.FloatField(null=True)
+    sli_seconds = models.FloatField(null=True)
+    within_slo = models.BooleanField(null=True)
+    analysis = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = (
+            # Upsert target: one record per pod.
+            models.UniqueConstraint(fields=("cluster", "pod_uid"), name="ingest_startup_pod"),
+        )
+        indexes = (
+            # Incident review: slow starts among pods created in a window.
+            models.Index(fields=("pod_created_at", "sli_seconds"), name="ingest_startup_review"),
+            models.Index(fields=("pod_uid",), name="ingest_startup_uid"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.pod_uid} startup {self.pod_startup_seconds}s"

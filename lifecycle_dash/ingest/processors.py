@@ -53,12 +53,14 @@ from lifecycle_dash.ingest.terminations import (
     EVENT_COLUMNS_SQL,
     EVENT_FIELDS,
     event_from_row,
+    recompute_startups,
     recompute_terminations,
 )
 from lifecycle_dash.lifecycle import (
     PodSnapshot,
     SnapshotCache,
     Transition,
+    TransitionKind,
     diff,
     format_rfc3339,
     kubectl_columns,
@@ -106,6 +108,8 @@ _TERMINATION_REASONS = frozenset(
         "DeadlineExceeded",
     }
 )
+# Event reasons that are evidence in a startup analysis (scheduling, image pulls).
+_STARTUP_REASONS = frozenset({"Scheduled", "Pulling", "Pulled"})
 # Bound on cached Event versions; evicted ones are reloaded from the database on demand.
 _EVENT_CACHE_MAX = 200_000
 _EWMA = 0.3
@@ -139,6 +143,7 @@ class FlushResult:
     occurrences: int = 0
     endpoint_observations: int = 0
     terminations: int = 0
+    startups: int = 0
     gaps: int = 0
     published: int = 0
     seconds: float = 0.0
@@ -151,6 +156,7 @@ class _Counts:
     occurrences: int = 0
     endpoint_observations: int = 0
     terminations: int = 0
+    startups: int = 0
 
 
 @dataclass(slots=True)
@@ -334,6 +340,7 @@ class _BaseProcessor:
             occurrences=counts.occurrences,
             endpoint_observations=counts.endpoint_observations,
             terminations=counts.terminations,
+            startups=counts.startups,
             gaps=gaps,
             published=published,
             seconds=time.monotonic() - started,
@@ -518,6 +525,7 @@ class PodProcessor(_BaseProcessor):
         changes: dict[str, _PodChange] = {}
         rows: list[tuple[Any, ...]] = []
         dirty: set[str] = set()
+        starting: set[str] = set()
         cluster_id = self.cluster_id
         for item in self._items:
             if isinstance(item, _RelistEnd):
@@ -549,6 +557,11 @@ class PodProcessor(_BaseProcessor):
                 change.deleted_at = item.received_at
                 change.deletion_source = Pod.DeletionSource.WATCH
             _append_transitions(rows, cluster_id, transitions)
+            for t in transitions:
+                if (t.kind is TransitionKind.PHASE and t.new == "Running") or (
+                    t.kind is TransitionKind.POD_READY and t.new is True
+                ):
+                    starting.add(uid)
             if transitions and (
                 item.deleted
                 or snapshot.deletion_timestamp is not None
@@ -568,6 +581,14 @@ class PodProcessor(_BaseProcessor):
                 pod_uids=dirty,
                 now=datetime.now(UTC),
                 known={uid: self._cache[uid].snapshot for uid in dirty if uid in self._cache},
+            )
+        if starting:
+            counts.startups = recompute_startups(
+                cursor,
+                cluster_id=cluster_id,
+                pod_uids=starting,
+                now=datetime.now(UTC),
+                known={uid: self._cache[uid].snapshot for uid in starting if uid in self._cache},
             )
         return [
             pod_message(
@@ -772,6 +793,7 @@ class EventProcessor(_BaseProcessor):
         latest: dict[str, _EventEntry] = {}
         rows: list[tuple[Any, ...]] = []
         dirty: set[str] = set()
+        starting: set[str] = set()
         cluster_id = self.cluster_id
         for item in self._items:
             event = item.event
@@ -810,6 +832,8 @@ class EventProcessor(_BaseProcessor):
                 )
             if occurrences and event.reason in _TERMINATION_REASONS:
                 dirty.add(event.involved_uid)
+            if occurrences and event.reason in _STARTUP_REASONS:
+                starting.add(event.involved_uid)
         writer.copy_occurrences(cursor, rows)
         counts.occurrences = len(rows)
         writer.upsert_events(
@@ -820,6 +844,10 @@ class EventProcessor(_BaseProcessor):
         if dirty:
             counts.terminations = recompute_terminations(
                 cursor, cluster_id=cluster_id, pod_uids=dirty, now=datetime.now(UTC)
+            )
+        if starting:
+            counts.startups = recompute_startups(
+                cursor, cluster_id=cluster_id, pod_uids=starting, now=datetime.now(UTC)
             )
         return []
 

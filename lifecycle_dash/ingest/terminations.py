@@ -1,4 +1,9 @@
-"""Termination records: ``lifecycle.termination.analyze_termination`` over stored evidence.
+"""Termination and startup records: the lifecycle analyses over stored evidence.
+
+``recompute_startups`` does for ``lifecycle.startup.analyze_startup`` what is described below
+for terminations, for pods that just ran or became ready or got Scheduled/Pulling/Pulled.
+
+Termination records: ``lifecycle.termination.analyze_termination`` over stored evidence.
 
 Called inside a processor's flush transaction for the pods whose evidence just changed (a
 deletion, a terminal status, a Killing/Evicted... event, an endpoint withdrawal), after that
@@ -22,16 +27,31 @@ from lifecycle_dash.ingest.snapshots import snapshot_from_document
 from lifecycle_dash.lifecycle import PodSnapshot, TimeSource, Transition, TransitionKind
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
 from lifecycle_dash.lifecycle.events import PodEvent
+from lifecycle_dash.lifecycle.startup import analyze_startup
 from lifecycle_dash.lifecycle.termination import analyze_termination
 from lifecycle_dash.lifecycle.transitions import freeze_detail
 
-__all__ = ["EVENT_FIELDS", "event_from_row", "recompute_terminations"]
+__all__ = [
+    "EVENT_COLUMNS_SQL",
+    "EVENT_FIELDS",
+    "event_from_row",
+    "recompute_startups",
+    "recompute_terminations",
+]
 
 # The transitions the analysis reads (deletion request, grace history, deletion).
 _KINDS = [
     TransitionKind.DELETION_REQUESTED.value,
     TransitionKind.GRACE_SHORTENED.value,
     TransitionKind.DELETED.value,
+]
+
+# The transitions the startup analysis reads (first seen, node, Running, Ready).
+_STARTUP_KINDS = [
+    TransitionKind.POD_CREATED.value,
+    TransitionKind.NODE_ASSIGNED.value,
+    TransitionKind.PHASE.value,
+    TransitionKind.POD_READY.value,
 ]
 
 # PodEvent fields in ingest_podevent column order (after event_uid).
@@ -73,21 +93,9 @@ def event_from_row(key: str, values: Iterable[Any]) -> PodEvent:
     return PodEvent(uid="" if "/" in key else key, **dict(zip(EVENT_FIELDS, values, strict=True)))
 
 
-def recompute_terminations(
-    cursor: Any,
-    *,
-    cluster_id: int,
-    pod_uids: Iterable[str],
-    now: datetime,
-    known: Mapping[str, PodSnapshot] | None = None,
-) -> int:
-    """Analyse these pods again and upsert their records; returns how many were written.
-
-    ``known``: current snapshots the caller already holds (equal to the stored ones).
-    """
-    uids = sorted(set(pod_uids))
-    if not uids:
-        return 0
+def _pods(
+    cursor: Any, cluster_id: int, uids: list[str], known: Mapping[str, PodSnapshot] | None
+) -> dict[str, PodSnapshot]:
     pods = {uid: known[uid] for uid in uids if known is not None and uid in known}
     missing = [uid for uid in uids if uid not in pods]
     if missing:
@@ -98,18 +106,21 @@ def recompute_terminations(
         pods.update(
             (uid, snapshot_from_document(orjson.loads(doc))) for uid, doc in cursor.fetchall()
         )
-    if not pods:
-        return 0
-    found = list(pods)
-    transitions: dict[str, list[Transition]] = defaultdict(list)
+    return pods
+
+
+def _transitions(
+    cursor: Any, cluster_id: int, uids: list[str], kinds: list[str]
+) -> dict[str, list[Transition]]:
+    found: dict[str, list[Transition]] = defaultdict(list)
     cursor.execute(
         "SELECT pod_uid, kind, subject, old::text, new::text, observed_at, key, api_time, "
         "time_source, detail::text FROM ingest_transition "
         "WHERE pod_uid = ANY(%s) AND kind = ANY(%s) AND cluster_id = %s ORDER BY observed_at",
-        [found, _KINDS, cluster_id],
+        [uids, kinds, cluster_id],
     )
     for uid, kind, subject, old, new, observed, key, api_time, source, detail in cursor:
-        transitions[uid].append(
+        found[uid].append(
             Transition(
                 pod_uid=uid,
                 kind=TransitionKind(kind),
@@ -124,15 +135,43 @@ def recompute_terminations(
                 detail=freeze_detail(orjson.loads(detail)),
             )
         )
-    events: dict[str, list[PodEvent]] = defaultdict(list)
+    return found
+
+
+def _events(cursor: Any, cluster_id: int, uids: list[str]) -> dict[str, list[PodEvent]]:
+    found: dict[str, list[PodEvent]] = defaultdict(list)
     cursor.execute(
         f"SELECT event_uid, {EVENT_COLUMNS_SQL} FROM ingest_podevent "
         "WHERE cluster_id = %s AND pod_uid = ANY(%s)",
-        [cluster_id, found],
+        [cluster_id, uids],
     )
     for row in cursor:
         event = event_from_row(row[0], row[1:])
-        events[event.involved_uid].append(event)
+        found[event.involved_uid].append(event)
+    return found
+
+
+def recompute_terminations(
+    cursor: Any,
+    *,
+    cluster_id: int,
+    pod_uids: Iterable[str],
+    now: datetime,
+    known: Mapping[str, PodSnapshot] | None = None,
+) -> int:
+    """Analyse these pods' endings again and upsert their records; returns how many.
+
+    ``known``: current snapshots the caller already holds (equal to the stored ones).
+    """
+    uids = sorted(set(pod_uids))
+    if not uids:
+        return 0
+    pods = _pods(cursor, cluster_id, uids, known)
+    if not pods:
+        return 0
+    found = list(pods)
+    transitions = _transitions(cursor, cluster_id, found, _KINDS)
+    events = _events(cursor, cluster_id, found)
     endpoints: dict[str, list[EndpointObservation]] = defaultdict(list)
     cursor.execute(
         "SELECT pod_uid, namespace, slice_name, service_name, observed_at, ready, serving, "
@@ -164,4 +203,43 @@ def recompute_terminations(
             )
         )
     writer.upsert_terminations(cursor, cluster_id=cluster_id, rows=rows)
+    return len(rows)
+
+
+def recompute_startups(
+    cursor: Any,
+    *,
+    cluster_id: int,
+    pod_uids: Iterable[str],
+    now: datetime,
+    known: Mapping[str, PodSnapshot] | None = None,
+) -> int:
+    """Analyse these pods' startups again and upsert their records; returns how many."""
+    uids = sorted(set(pod_uids))
+    if not uids:
+        return 0
+    pods = _pods(cursor, cluster_id, uids, known)
+    if not pods:
+        return 0
+    found = list(pods)
+    transitions = _transitions(cursor, cluster_id, found, _STARTUP_KINDS)
+    events = _events(cursor, cluster_id, found)
+    rows: list[tuple[Any, ...]] = []
+    for uid, snapshot in pods.items():
+        analysis = analyze_startup(
+            pod=snapshot, transitions=transitions.get(uid, ()), events=events.get(uid, ())
+        )
+        sli = analysis.api_sli
+        rows.append(
+            (
+                uid,
+                snapshot.creation_timestamp,
+                sli.pod_startup.value,
+                sli.pod_startup_sli.value,
+                sli.within_slo,
+                orjson.dumps(analysis).decode(),
+                now,
+            )
+        )
+    writer.upsert_startups(cursor, cluster_id=cluster_id, rows=rows)
     return len(rows)

@@ -36,6 +36,7 @@ __all__ = [
     "upsert_events",
     "upsert_pods",
     "upsert_slices",
+    "upsert_startups",
     "upsert_terminations",
 ]
 
@@ -339,6 +340,33 @@ def upsert_terminations(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[An
         "started_at = EXCLUDED.started_at, analysis = EXCLUDED.analysis, "
         "computed_at = EXCLUDED.computed_at",
         selects={"verdicts": "string_to_array(verdicts, E'\\n')"},
+    )
+
+
+_STARTUP_COLUMNS = (
+    ("pod_uid", "text"),
+    ("pod_created_at", "timestamptz"),
+    ("pod_startup_seconds", "double precision"),
+    ("sli_seconds", "double precision"),
+    ("within_slo", "boolean"),
+    ("analysis", "jsonb"),
+    ("computed_at", "timestamptz"),
+)
+
+
+def upsert_startups(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    _staged_upsert(
+        cursor,
+        table="ingest_startuprecord",
+        columns=_STARTUP_COLUMNS,
+        rows=(clean_row(row) for row in rows),
+        cluster_id=cluster_id,
+        conflict="cluster_id, pod_uid",
+        update=", ".join(
+            f"{name} = EXCLUDED.{name}" for name, _ in _STARTUP_COLUMNS if name != "pod_uid"
+        ),
     )
 
 

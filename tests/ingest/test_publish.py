@@ -58,14 +58,18 @@ def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_sta
     channel = listen(pod_group(uid))
     publisher = PodPublisher(min_interval=0.25)
     try:
+        started = time.monotonic()
         for restarts in range(100):
             publisher.submit([message(uid, restarts)])
             time.sleep(0.01)
+        elapsed = time.monotonic() - started  # about 1 s, more on a loaded machine
         assert publisher.wait_idle(5)
         got = drain(channel)
     finally:
         publisher.close()
-    assert 2 <= len(got) <= 6
+    # At most one per 250 ms, plus the first and the trailing one.
+    assert 2 <= len(got) <= elapsed / 0.25 + 2
+    assert len(got) < 20
     assert got[-1]["restarts"] == 99
     assert got[-1]["type"] == "pod.changed"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from lifecycle_dash.ingest.models import TerminationRecord
+from lifecycle_dash.ingest.models import StartupRecord, TerminationRecord
 from lifecycle_dash.ingest.processors import processor_for
 from tests.ingest.conftest import at
 from tests.ingest.lifecycles import graceful_lifecycle
@@ -36,3 +36,15 @@ def test_a_deleted_pod_gets_a_termination_record_refined_by_later_evidence(
     assert events.flush(resource_version=None).terminations == 1
     record.refresh_from_db()
     assert record.analysis["containers"][0]["kill_started"]["at"] == "2024-05-01T12:01:41+00:00"
+
+
+@pytest.mark.django_db
+def test_a_pod_that_ran_gets_a_startup_record_with_the_sli(stream_for, publisher) -> None:
+    pods = processor_for(stream=stream_for("pods"), publisher=publisher)
+    for i, (kind, obj) in enumerate(graceful_lifecycle(uid=UID, name="web-1")[:3]):
+        pods.handle(event_type=kind, obj=obj, raw_size=3000, received_at=at(i))
+    assert pods.flush(resource_version=None).startups == 1
+    record = StartupRecord.objects.get(pod_uid=UID)
+    assert record.pod_created_at is not None
+    assert record.analysis["running_observed"]["at"] == at(2).isoformat()
+    assert record.analysis["api_sli"]["variant"] == "api"
