@@ -4,7 +4,7 @@
 transition and event-occurrence partitions are dropped whole (no row-by-row DELETE, no
 bloat, no vacuum debt), and the small unpartitioned tables are trimmed by age: Event
 versions, endpoint observations, observation gaps, and pods deleted before the cutoff (with
-their termination records; their transitions are already gone with the partitions).
+their termination and startup records; their transitions are already gone with the partitions).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from lifecycle_dash.ingest.models import (
     ObservationGap,
     Pod,
     PodEvent,
+    StartupRecord,
     TerminationRecord,
 )
 
@@ -51,6 +52,9 @@ def history_drop_expired(*, now: datetime, retention_days: int) -> RetentionResu
     deleted: dict[str, int] = {}
     gone_pods = Pod.objects.filter(deleted_at__lt=cutoff)
     deleted["termination_records"] = TerminationRecord.objects.filter(
+        pod_uid__in=gone_pods.values("uid")
+    ).delete()[0]
+    deleted["startup_records"] = StartupRecord.objects.filter(
         pod_uid__in=gone_pods.values("uid")
     ).delete()[0]
     deleted["pods"] = gone_pods.delete()[0]

@@ -11,6 +11,7 @@ from lifecycle_dash.ingest.models import (
     EventOccurrence,
     ObservationGap,
     Pod,
+    StartupRecord,
     TerminationRecord,
     Transition,
     WatchStream,
@@ -22,6 +23,7 @@ __all__ = [
     "gaps_overlapping",
     "pod_get",
     "pod_occurrences",
+    "pod_startup",
     "pod_termination",
     "pod_transitions",
     "stream_get",
@@ -69,6 +71,10 @@ def pod_occurrences(*, pod_uid: str) -> QuerySet[EventOccurrence]:
 
 def pod_termination(*, pod_uid: str) -> TerminationRecord | None:
     return TerminationRecord.objects.filter(pod_uid=pod_uid).first()
+
+
+def pod_startup(*, pod_uid: str) -> StartupRecord | None:
+    return StartupRecord.objects.filter(pod_uid=pod_uid).first()
 
 
 def gaps_overlapping(
