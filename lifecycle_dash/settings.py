@@ -143,6 +143,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so static files (answered by WhiteNoise below) carry the policy too.
+    "lifecycle_dash.stack.security.ContentSecurityPolicyMiddleware",
     # Static files (htmx included) are served by the app itself, so one daphne is a product.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,13 +248,53 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+
+def _loopback_only(hosts: list[str]) -> bool:
+    return bool(hosts) and all(host in {"127.0.0.1", "localhost", "[::1]", "::1"} for host in hosts)
+
+
+# HTTPS hardening. Served under a real host name (any ALLOWED_HOSTS entry that is not
+# loopback) the defaults are the production ones: redirect to HTTPS, Secure cookies, HSTS.
+# Served on loopback only (`make run`, tests, compose on localhost) they stay off, since
+# there is no TLS there. DASH_INSECURE_HTTP=true forces plain HTTP (e.g. a LAN host name
+# without TLS); each setting can still be set on its own.
+DASH_INSECURE_HTTP = env_bool("DASH_INSECURE_HTTP", _loopback_only(ALLOWED_HOSTS))
+_HTTPS = not DASH_INSECURE_HTTP
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# Probes and scrapes reach the pod over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _HTTPS else 0)
+# Off by default: both reach beyond this application and are slow to undo.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only behind a TLS-terminating proxy that always sets it (an
+# ingress): anyone reaching daphne directly could otherwise claim HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+)
+
+# /metrics: staff sessions, or `Authorization: Bearer <METRICS_TOKEN>` when this is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Failed sign-ins per username and client address before 429, and the window in seconds.
+LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 5, minimum=1)
+LOGIN_THROTTLE_SECONDS = env_int("LOGIN_THROTTLE_SECONDS", 300, minimum=1)
+
 HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 30, minimum=1)
 KUBESIM_SCENARIO = env_str("KUBESIM_SCENARIO", "demo")
 
+# plain, or json: one JSON object per line (time, level, logger, message, exception).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "lifecycle_dash.stack.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

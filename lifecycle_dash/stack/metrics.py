@@ -1,0 +1,237 @@
+"""Prometheus `/metrics`: read at scrape time from the rows and keys that already exist.
+
+A custom collector on its own registry, so nothing is kept in memory between scrapes except
+the per-process WebSocket gauge, and every scrape costs a bounded number of round trips:
+one query over WatchStream (one row per cluster and resource), one LLEN per queue and one
+SCAN + MGET over the worker heartbeats.
+
+Not exported because nothing records it: batch/flush duration. The ingest returns it in
+`FlushResult.seconds` but does not store it; `last_flush_timestamp_seconds` is what exists.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.utils import Error as DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from lifecycle_dash.stack.health import REQUIRED_QUEUES
+from lifecycle_dash.stack.heartbeat import live_workers
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "lifecycle_dash"
+
+# --- open WebSockets: a per-process gauge the consumers move -----------------------------------
+
+_websockets: Counter[str] = Counter()
+_websockets_lock = threading.Lock()
+
+
+def websocket_opened(consumer: str) -> None:
+    """Call when a consumer accepts a connection (`consumer`: "dashboard", "timeline")."""
+    with _websockets_lock:
+        _websockets[consumer] += 1
+
+
+def websocket_closed(consumer: str) -> None:
+    """Call from disconnect, for connections that websocket_opened() counted."""
+    with _websockets_lock:
+        if _websockets[consumer] > 0:
+            _websockets[consumer] -= 1
+
+
+inc = websocket_opened
+dec = websocket_closed
+
+
+def open_websockets() -> dict[str, int]:
+    with _websockets_lock:
+        return dict(_websockets)
+
+
+# --- the collector ---------------------------------------------------------------------------
+
+_STREAM_LABELS = ["cluster", "resource"]
+
+
+class DashCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield from self._streams()
+        yield from self._websockets()
+        yield from self._celery()
+
+    def _streams(self) -> Iterator[Metric]:
+        from lifecycle_dash.ingest.health import stream_health
+
+        up = GaugeMetricFamily(
+            f"{PREFIX}_postgres_up", "1 if the metrics scrape could read PostgreSQL."
+        )
+        try:
+            streams = stream_health()
+        except DatabaseError as exc:
+            logger.warning("metrics: cannot read watch streams: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+
+        rate = GaugeMetricFamily(
+            f"{PREFIX}_ingest_events_per_second",
+            "Watch events per second per stream (moving average at the last flush).",
+            labels=_STREAM_LABELS,
+        )
+        total = CounterMetricFamily(
+            f"{PREFIX}_ingest_events",
+            "Watch events committed per stream.",
+            labels=_STREAM_LABELS,
+        )
+        lag = GaugeMetricFamily(
+            f"{PREFIX}_ingest_lag_seconds",
+            "Seconds since the newest committed watch event of the stream (absent: none yet).",
+            labels=_STREAM_LABELS,
+        )
+        relists = CounterMetricFamily(
+            f"{PREFIX}_ingest_relists",
+            "Full relists per stream (410 Gone, first list).",
+            labels=_STREAM_LABELS,
+        )
+        bad = CounterMetricFamily(
+            f"{PREFIX}_ingest_bad_input",
+            "Watch input rejected per stream, by kind.",
+            labels=[*_STREAM_LABELS, "kind"],
+        )
+        status = GaugeMetricFamily(
+            f"{PREFIX}_ingest_stream_status",
+            "1 for the current status of each stream (ok, idle, queued, down, unauthorized, "
+            "forbidden, error).",
+            labels=[*_STREAM_LABELS, "status"],
+        )
+        last_error = GaugeMetricFamily(
+            f"{PREFIX}_ingest_last_error_timestamp_seconds",
+            "Unix time of the newest error of the stream (absent: none).",
+            labels=_STREAM_LABELS,
+        )
+        for stream in streams:
+            labels = [str(stream["cluster"]), str(stream["resource"])]
+            rate.add_metric(labels, float(stream["events_per_second"] or 0.0))
+            total.add_metric(labels, float(stream["events_total"]))
+            relists.add_metric(labels, float(stream["relists_total"]))
+            if stream["lag_seconds"] is not None:
+                lag.add_metric(labels, float(stream["lag_seconds"]))
+            for kind, count in sorted((stream["bad_input"] or {}).items()):
+                bad.add_metric([*labels, str(kind)], float(count))
+            status.add_metric([*labels, str(stream["status"])], 1)
+            if stream["last_error_at"]:
+                from datetime import datetime
+
+                at = datetime.fromisoformat(str(stream["last_error_at"]))
+                last_error.add_metric(labels, at.timestamp())
+        yield from (rate, total, lag, relists, bad, status, last_error)
+
+    def _websockets(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            f"{PREFIX}_websockets_open",
+            "Open WebSocket connections in this web process, by consumer.",
+            labels=["consumer"],
+        )
+        for consumer, count in sorted(open_websockets().items()):
+            gauge.add_metric([consumer], count)
+        yield gauge
+
+    def _celery(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(f"{PREFIX}_redis_up", "1 if the metrics scrape could read Redis.")
+        depth = GaugeMetricFamily(
+            f"{PREFIX}_celery_queue_length",
+            "Tasks waiting in the Redis broker, by queue.",
+            labels=["queue"],
+        )
+        workers = GaugeMetricFamily(
+            f"{PREFIX}_celery_workers",
+            "Workers with a live heartbeat, by queue they consume.",
+            labels=["queue"],
+        )
+        heartbeat = GaugeMetricFamily(
+            f"{PREFIX}_celery_worker_heartbeat_timestamp_seconds",
+            "Unix time of each live worker's newest heartbeat.",
+            labels=["worker", "queue"],
+        )
+        try:
+            client = redis.Redis.from_url(
+                settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+            )
+            with client.pipeline(transaction=False) as pipe:
+                for queue in REQUIRED_QUEUES:
+                    pipe.llen(queue)
+                lengths = pipe.execute()
+            live = live_workers(redis_url=settings.REDIS_URL)
+        except redis.RedisError as exc:
+            logger.warning("metrics: cannot read Redis: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        for queue, length in zip(REQUIRED_QUEUES, lengths, strict=True):
+            depth.add_metric([queue], float(length))
+        by_queue: Counter[str] = Counter({queue: 0 for queue in REQUIRED_QUEUES})
+        for worker in live:
+            for queue in worker["queues"]:
+                by_queue[queue] += 1
+                heartbeat.add_metric([str(worker["hostname"]), str(queue)], float(worker["at"]))
+        for queue, count in sorted(by_queue.items()):
+            workers.add_metric([queue], count)
+        yield from (up, depth, workers, heartbeat)
+
+
+def render_metrics() -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DashCollector())
+    return generate_latest(registry)
+
+
+# --- the view ----------------------------------------------------------------------------------
+
+
+def _token_ok(request: HttpRequest) -> bool:
+    expected: str = getattr(settings, "METRICS_TOKEN", "")
+    if not expected:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Staff session or `Authorization: Bearer $METRICS_TOKEN`; 401 without, 403 for others."""
+    user: Any = getattr(request, "user", None)
+    if not _token_ok(request):
+        if user is None or not user.is_authenticated:
+            response = HttpResponse("authentication required\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            response["Content-Type"] = "text/plain; charset=utf-8"
+            return response
+        if not user.is_staff:
+            return HttpResponse(
+                "staff only\n", status=403, content_type="text/plain; charset=utf-8"
+            )
+    started = time.monotonic()
+    body = render_metrics()
+    logger.debug("metrics scrape took %.3f s", time.monotonic() - started)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
