@@ -28,6 +28,14 @@ list are recorded deleted "observed by relist", between the last time the stream
 complete (``checkpoint_at``) and the end of the list; their final state is unknown. The
 unobserved window itself is stored as an ``ObservationGap``.
 
+Checkpoint: ``flush(resource_version=X)`` commits X; ``flush(resource_version=None)`` commits
+the resourceVersion of the last object handled outside a relist (objects arrive in storage
+order, so it is a valid resume point), or the list's resourceVersion after ``end_relist``;
+during a relist it leaves the checkpoint where it was (listed objects are not in RV order).
+A flush whose processor was created under a lease commits only while the stream's
+``lease_owner`` is still ours (``LeaseLostError`` otherwise); database failures surface as
+``django.db`` errors and drop the cache (see 2. above).
+
 Bad input never raises out of ``handle``: it is counted by kind on the ``WatchStream``
 (``bad_input``) and logged with cluster, resource and resourceVersion; the rest of the batch
 is kept.
