@@ -3,7 +3,9 @@
   "use strict";
 
   // --- connection indicator ------------------------------------------------------------
-  var everOpen = false;
+  // Sockets that have been open once: their next "connecting" is a reconnect. A filter change
+  // swaps in a new socket element, which is a first connect again.
+  var opened = new WeakSet();
   function indicate(state, text) {
     var el = document.getElementById("live-indicator");
     if (!el) return;
@@ -11,11 +13,12 @@
     el.setAttribute("data-state", state);
     el.querySelector(".live-text").textContent = text;
   }
-  document.addEventListener("htmx:wsConnecting", function () {
-    indicate(everOpen ? "reconnecting" : "connecting", everOpen ? "reconnecting…" : "connecting…");
+  document.addEventListener("htmx:wsConnecting", function (event) {
+    var again = opened.has(event.target);
+    indicate(again ? "reconnecting" : "connecting", again ? "reconnecting…" : "connecting…");
   });
-  document.addEventListener("htmx:wsOpen", function () {
-    everOpen = true;
+  document.addEventListener("htmx:wsOpen", function (event) {
+    opened.add(event.target);
     // The consumer sends the current page on every connect, so a reconnect catches up.
     indicate("connected", "live");
   });
@@ -23,9 +26,10 @@
     var code = event.detail && event.detail.event ? event.detail.event.code : 0;
     // The extension retries 1006/1011/1012/1013 by itself; anything else is final.
     var retrying = [1006, 1011, 1012, 1013].indexOf(code) >= 0;
+    if (!document.body.contains(event.target)) return; // replaced by a filter change
     if (code === 4401) indicate("offline", "signed out");
+    else if (code === 4400) indicate("offline", "invalid filter");
     else if (retrying) indicate("reconnecting", "reconnecting…");
-    else if (!document.getElementById("dash-body")) indicate("offline", "offline");
     else indicate("offline", "offline");
   });
   window.addEventListener("offline", function () { indicate("offline", "offline"); });

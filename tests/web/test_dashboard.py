@@ -222,3 +222,20 @@ def test_recent_problems_link_to_the_pod_timeline(sre):
     assert f'href="/pods/{pending.uid}/"' in panel
     assert "FailedScheduling" in panel
     assert "Insufficient memory" in panel
+
+
+def test_large_filtered_counts_are_estimated_and_say_so(sre, monkeypatch):
+    from lifecycle_dash.web import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_EXACT_LIMIT", 5)
+    cluster = make_cluster("prod")
+    for i in range(12):
+        make_pod(cluster, f"web-{i:02}", status="Running" if i % 4 else "Pending")
+    # Without filters the counts stay exact (index-only GROUP BY).
+    html = sre.get("/").content.decode()
+    assert "≈" not in html
+    assert re.search(r'chip-label">all</span> <span class="chip-n">12<', html)
+    # A filter matching more than the limit: flagged as an estimate.
+    html = sre.get("/?cluster=prod").content.decode()
+    assert 'class="counts-note muted"' in html
+    assert re.search(r'chip-label">all</span> <span class="chip-n">≈\d+<', html)
