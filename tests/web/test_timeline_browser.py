@@ -37,7 +37,8 @@ def sign_in(page: Any, live_web: str) -> None:
     page.fill("#id_username", "sre")
     page.fill("#id_password", "correct horse battery")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_web}/")
+    # "commit": signed in once the redirect lands; the dashboard itself need not finish loading.
+    page.wait_for_url(f"{live_web}/", wait_until="commit")
 
 
 class Beat:
@@ -70,8 +71,13 @@ class Beat:
 @pytest.fixture
 def sigkill_sim(tmp_path: Path) -> Iterator[tuple[Simulator, Path]]:
     truth = tmp_path / "truth.jsonl"
+    # Deleted at 35 s (default 20 s): time for the workers to start and the page to open
+    # while the pod still runs, even on a busy machine.
     simulator = Simulator(
-        tmp_path, scenario="sigkill", speed=1.0, extra=["--truth-out", str(truth)]
+        tmp_path,
+        scenario="sigkill",
+        speed=1.0,
+        extra=["--truth-out", str(truth), "--set", "delete_at=35"],
     )
     yield simulator, truth
     simulator.stop()
@@ -104,6 +110,7 @@ def test_a_sigterm_ignoring_pod_ingested_live_shows_sigkill_at_the_end_of_the_gr
     ):
         pods = Pod.objects.filter(namespace="sigkill", name="shell-app")
         assert wait_until(pods.exists, timeout=30), "the watch worker ingested no pod"
+        assert pods.get().deletion_requested_at is None, "ingested too late to watch it live"
         uid = pods.get().uid
         # Opened while the pod still runs: what follows arrives over the WebSocket.
         page.goto(f"{live_web}/pods/{uid}/")
