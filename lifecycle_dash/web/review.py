@@ -37,6 +37,7 @@ __all__ = [
     "build_chart",
     "diagnoses_views",
     "group_views",
+    "instant",
     "parse_review_query",
     "pod_href",
 ]
@@ -141,13 +142,29 @@ class PodLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Instant:
+    """A time as the page prints it: RFC 3339 for ``<time datetime>``, HH:MM:SS to read."""
+
+    iso: str
+    hms: str
+
+
+def instant(moment: datetime | None) -> Instant | None:
+    if moment is None:
+        return None
+    iso = format_rfc3339(moment.replace(microsecond=0))
+    return Instant(iso, iso[11:19])
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadView:
     namespace: str
     label: str
     count: int
-    first: datetime | None
-    last: datetime | None
+    first: Instant | None
+    last: Instant | None
     pods: list[PodLink]
+    more_pods: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,18 +175,25 @@ class GroupView:
     next_step: str
     count: int
     pod_count: int
-    first: datetime | None
-    last: datetime | None
+    first: Instant | None
+    last: Instant | None
     workloads: list[WorkloadView]
+    more_workloads: int
+
+
+# The page lists this many workloads per cause and pods per workload; exports list all.
+SHOWN_WORKLOADS = 25
+SHOWN_PODS = 12
 
 
 def group_views(
     groups: Sequence[CauseGroup], *, names: Mapping[str, str], query: ReviewQuery
 ) -> list[GroupView]:
     """The domain's groups with a link per pod (its timeline zoomed to the window)."""
+    zoom = query.window_query
 
     def link(uid: str) -> PodLink:
-        return PodLink(uid, names.get(uid, uid), pod_href(uid, query))
+        return PodLink(uid, names.get(uid, uid), f"/pods/{uid}/?{zoom}")
 
     return [
         GroupView(
@@ -179,19 +203,21 @@ def group_views(
             next_step=g.next_step,
             count=g.count,
             pod_count=len(g.pod_uids),
-            first=g.first,
-            last=g.last,
+            first=instant(g.first),
+            last=instant(g.last),
             workloads=[
                 WorkloadView(
                     w.namespace,
                     w.label,
                     w.count,
-                    w.first,
-                    w.last,
-                    [link(uid) for uid in w.pod_uids],
+                    instant(w.first),
+                    instant(w.last),
+                    [link(uid) for uid in w.pod_uids[:SHOWN_PODS]],
+                    max(0, len(w.pod_uids) - SHOWN_PODS),
                 )
-                for w in g.workloads
+                for w in g.workloads[:SHOWN_WORKLOADS]
             ],
+            more_workloads=max(0, len(g.workloads) - SHOWN_WORKLOADS),
         )
         for g in groups
     ]
@@ -217,8 +243,9 @@ class LaneInput:
 
 @dataclass(frozen=True, slots=True)
 class ChartRect:
-    x: float
-    width: float
+    # SVG numbers as text: a template would run every float through number localisation.
+    x: str
+    width: str
     css: StatusClass
     title: str
 
@@ -228,20 +255,20 @@ class ChartLane:
     uid: str
     name: str
     href: str
-    y: float
+    y: str
     rects: list[ChartRect]
 
 
 @dataclass(frozen=True, slots=True)
 class ChartWorkload:
     label: str
-    y: float
+    label_y: str
     lanes: list[ChartLane]
 
 
 @dataclass(frozen=True, slots=True)
 class ChartTick:
-    x: float
+    x: str
     label: str
 
 
@@ -274,6 +301,9 @@ def build_chart(
     def x(moment: datetime) -> float:
         return round(max(0.0, min(span, (moment - start).total_seconds())) / span * CHART_WIDTH, 2)
 
+    def num(value: float) -> str:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+
     by_workload: dict[str, list[LaneInput]] = {}
     for lane in lanes:
         by_workload.setdefault(f"{lane.namespace} · {lane.workload}", []).append(lane)
@@ -286,16 +316,18 @@ def build_chart(
         for lane in by_workload[label]:
             rects = [
                 ChartRect(
-                    x(s.start),
-                    max(0.5, round(x(s.end) - x(s.start), 2)),
+                    num(x(s.start)),
+                    num(max(0.5, x(s.end) - x(s.start))),
                     s.css,
                     f"{lane.name}: {s.status} {format_rfc3339(s.start)} → {format_rfc3339(s.end)}",
                 )
                 for s in lane.segments
             ]
-            chart_lanes.append(ChartLane(lane.uid, lane.name, pod_href(lane.uid, query), y, rects))
+            chart_lanes.append(
+                ChartLane(lane.uid, lane.name, pod_href(lane.uid, query), num(y), rects)
+            )
             y += LANE_HEIGHT + LANE_GAP
-        workloads.append(ChartWorkload(label, top, chart_lanes))
+        workloads.append(ChartWorkload(label, num(top + 10), chart_lanes))
         y += WORKLOAD_GAP - LANE_GAP
     step = next((s for s in _TICK_STEPS if span / s <= 8), _TICK_STEPS[-1])
     first_tick = datetime.fromtimestamp((int(start.timestamp()) // step + 1) * step, tz=UTC)
@@ -303,10 +335,11 @@ def build_chart(
     moment = first_tick
     while moment < end:
         fmt = "%H:%M" if step < 86400 else "%m-%d"
-        ticks.append(ChartTick(x(moment), moment.strftime(fmt)))
+        ticks.append(ChartTick(num(x(moment)), moment.strftime(fmt)))
         moment += timedelta(seconds=step)
     gap_rects = [
-        ChartRect(x(a), max(1.0, x(b) - x(a)), StatusClass.GONE, "no observations") for a, b in gaps
+        ChartRect(num(x(a)), num(max(1.0, x(b) - x(a))), StatusClass.GONE, "no observations")
+        for a, b in gaps
     ]
     return Chart(
         width=CHART_WIDTH,

@@ -126,6 +126,9 @@ _TRANSITION_FIELDS = (
     "time_source",
     "detail",
 )
+# What the review's rules read of a transition: no ``old``, and ``at`` alone as its instant
+# (each JSON and timestamp column costs a parse per row).
+_REVIEW_FIELDS = ("pod_uid", "kind", "subject", "new", "at", "key", "detail")
 _POD_FIELDS = (
     "uid",
     "cluster__name",
@@ -250,6 +253,20 @@ def _transition(row: Sequence[Any]) -> Transition:
     )
 
 
+def _review_transition(row: Sequence[Any]) -> Transition:
+    uid, kind, subject, new, at, key, detail = row
+    return Transition(
+        pod_uid=uid,
+        kind=TransitionKind(kind),
+        subject=subject,
+        old=None,
+        new=new,
+        observed_at=at,
+        key=key,
+        detail=freeze_detail(detail),
+    )
+
+
 def _info(row: dict[str, Any]) -> PodInfo:
     labels = row["labels"] if isinstance(row["labels"], dict) else {}
     return PodInfo(
@@ -294,12 +311,12 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
         .filter(_observed(query), at__gte=start, at__lte=end, kind__in=_REVIEW_KINDS)
         .filter(_REVIEW_STATES)
         .order_by("at")
-        .values_list(*_TRANSITION_FIELDS)[: MAX_TRANSITIONS + 1]
+        .values_list(*_REVIEW_FIELDS)[: MAX_TRANSITIONS + 1]
     )
     if len(rows) > MAX_TRANSITIONS:
         rows = rows[:MAX_TRANSITIONS]
         truncated.append("transitions")
-    transitions = [_transition(row) for row in rows]
+    transitions = [_review_transition(row) for row in rows]
 
     occurrence_rows = list(
         _scope(EventOccurrence.objects.all(), query)
@@ -415,9 +432,9 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
             at__lte=end,
         )
         .order_by("at")
-        .values_list(*_TRANSITION_FIELDS)[:MAX_LANE_CHANGES]
+        .values_list(*_REVIEW_FIELDS)[:MAX_LANE_CHANGES]
     ):
-        changes[row[0]].append(_transition(row))
+        changes[row[0]].append(_review_transition(row))
     lanes = []
     for uid in uids:
         info = pods[uid]
