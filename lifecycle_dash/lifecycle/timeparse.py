@@ -27,6 +27,10 @@ _CACHE_MAX = 65536
 
 def parse_rfc3339(value: str) -> datetime:
     """Parse an RFC 3339 timestamp into an aware UTC datetime. Raises ValueError if invalid."""
+    # Checked before the cache lookup: an unhashable value (a JSON object or array where a
+    # timestamp belongs) would raise TypeError there.
+    if type(value) is not str:
+        raise ValueError(f"not a string: {type(value).__name__}")
     cached = _CACHE.get(value)
     if cached is not None:
         return cached
@@ -69,9 +73,13 @@ def _parse(value: str) -> datetime:
     dt = datetime(
         int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
     )
-    if leap:
-        dt += timedelta(seconds=1)
-    return dt.astimezone(UTC)
+    try:
+        if leap:
+            dt += timedelta(seconds=1)
+        return dt.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:60Z or 0001-01-01T00:00:00+01:00 fall outside datetime's range.
+        raise ValueError(f"out of range: {value[:64]!r}") from None
 
 
 def format_rfc3339(value: datetime) -> str:
