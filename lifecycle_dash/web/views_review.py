@@ -5,10 +5,12 @@ Thin views: parse (``review.parse_review_query``) -> selectors (``selectors_revi
 htmx swaps, ``diagnoses`` loaded after the page); ``web/review_at.html`` the table at an
 instant, whose rows are the dashboard's own ``row`` partial.
 
-Query budgets (pinned in tests/web/test_review_pages.py), besides session and user:
-review page 8 (``review_window`` 7 + cluster names), diagnoses fragment 7 (window + 4
-evidence reads), time travel 3 (rows, steps, cluster names), exports 8 (window +
-transitions), incident permalink 9 (incident + review page).
+Query budgets (pinned in tests/web/test_review_pages.py, test_timetravel.py and
+test_incidents.py), each including the session and the user: review page 10 (the 7 reads of
+``review_window`` + cluster names), diagnoses fragment at most 14 (the window again + 5
+evidence reads), time travel 5 (rows, previous/next steps, cluster names), JSON/CSV export 10
+(the window + the affected pods' transitions), Markdown export 9, incident permalink 10
+(incident + window), incident list 3. None grows with the window or the number of pods.
 """
 
 from __future__ import annotations

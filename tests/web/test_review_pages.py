@@ -280,8 +280,12 @@ def test_the_permalink_query_budget(sre, cluster, played, django_assert_num_quer
         assert sre.get(f"/incidents/{incident.pk}/").status_code == 200
 
 
-def test_the_markdown_export_names_every_affected_workload(sre, cluster, played):
-    response = sre.get(f"/review/export.md?{window(played)}")
+def test_the_markdown_export_names_every_affected_workload(
+    sre, cluster, played, django_assert_num_queries
+):
+    # session, user, the 7 reads of the window.
+    with django_assert_num_queries(9):
+        response = sre.get(f"/review/export.md?{window(played)}")
 
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="review-')
@@ -321,9 +325,10 @@ def test_the_api_answers_the_grouped_causes_with_a_token(client, cluster, played
     assert body["window"]["from"] == format_rfc3339(played.start)
 
 
-@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
-def test_the_api_exports_each_format(sre, cluster, played, fmt):
-    response = sre.get(f"/api/v1/review?{window(played)}&format={fmt}")
+@pytest.mark.parametrize(("fmt", "queries"), [("md", 9), ("csv", 10), ("json", 10)])
+def test_the_api_exports_each_format(sre, cluster, played, fmt, queries, django_assert_num_queries):
+    with django_assert_num_queries(queries):
+        response = sre.get(f"/api/v1/review?{window(played)}&format={fmt}")
     assert response.status_code == 200
     assert "nightly-report" in response.content.decode()
 
