@@ -112,8 +112,9 @@ def test_two_workers_never_run_one_stream_at_once_and_a_killed_workers_stream_mo
     assert takeover < 30
 
 
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
 def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
-    scale_sim: Simulator, watch_env: dict[str, str]
+    scale_sim: Simulator, watch_env: dict[str, str], pool: str
 ) -> None:
     from lifecycle_dash.ingest import leases, tasks
 
@@ -123,9 +124,11 @@ def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
     # Only the pod stream, for a long slice: without SIGTERM handling it would run 120 s.
     reservation = leases.new_reservation()
     assert leases.lease_reserve(stream_id=pods.pk, reservation=reservation)
-    with running(
-        celery_worker_command("watch", "term@%h"), env=watch_env, name="watch-term"
-    ) as worker:
+    command = celery_worker_command("watch", f"term-{pool}@%h")
+    command[command.index("solo")] = pool
+    if pool == "prefork":
+        command += ["-c", "1"]
+    with running(command, env=watch_env, name=f"watch-term-{pool}") as worker:
         from celery import Celery
 
         app = Celery(broker=watch_env["REDIS_URL"])
@@ -138,7 +141,9 @@ def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
 
         def leased_by_worker() -> bool:
             pods.refresh_from_db()
-            return f":{worker.pid}:" in pods.lease_owner and pods.resource_version != ""
+            # host:pid:token (the pid is the pool child's under prefork), not queued:token
+            running_slice = pods.lease_owner.count(":") == 2
+            return running_slice and pods.resource_version != ""
 
         assert wait_until(leased_by_worker, timeout=40)
         time.sleep(1.0)
@@ -153,5 +158,5 @@ def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
     # Flushed on the way out, and handed over to a queued successor instead of left to expire.
     assert int(pods.resource_version) > checkpoint_before
     assert pods.lease_owner.startswith(leases.RESERVATION_PREFIX)
-    log = (BASE_DIR / "test-artifacts" / "logs" / "watch-term.log").read_text()
+    log = (BASE_DIR / "test-artifacts" / "logs" / f"watch-term-{pool}.log").read_text()
     assert "ended: stopped worker warm shutdown" in log
