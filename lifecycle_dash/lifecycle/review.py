@@ -594,6 +594,8 @@ class StatusClass(StrEnum):
     FAILED = "failed"
     DONE = "done"
     GONE = "gone"
+    # Before the first observation of the pod: nothing is known, not even Pending.
+    UNOBSERVED = "unobserved"
 
 
 _CRASH = frozenset(
@@ -636,6 +638,9 @@ def status_class(status: str, ready: bool | None) -> StatusClass:
     return StatusClass.PENDING
 
 
+UNOBSERVED_LABEL = "not observed yet"
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     start: datetime
@@ -656,14 +661,15 @@ def pod_segments(
 ) -> list[Segment]:
     """The pod's STATUS lane clipped to [start, end].
 
-    ``initial_status``/``initial_ready`` hold at ``start`` (the latest values before it);
+    ``initial_status``/``initial_ready`` hold at ``start`` (the latest values before it; an
+    empty status means the pod was not observed yet, drawn as such until its first STATUS);
     ``changes`` are KUBECTL_STATUS and POD_READY transitions inside the window.
     """
     begin = max(start, created) if created is not None else start
     stop = min(end, deleted) if deleted is not None else end
     if stop <= begin:
         return []
-    status, ready = initial_status or "Pending", initial_ready
+    status, ready = initial_status or UNOBSERVED_LABEL, initial_ready
     points: list[tuple[datetime, str, bool | None]] = [(begin, status, ready)]
     for t in sorted(changes, key=lambda t: t.at):
         if t.at > stop:
@@ -680,7 +686,7 @@ def pod_segments(
         seg_end = points[i + 1][0] if i + 1 < len(points) else stop
         if seg_end <= at:
             continue
-        css = status_class(st, rd)
+        css = StatusClass.UNOBSERVED if st == UNOBSERVED_LABEL else status_class(st, rd)
         if segments and segments[-1].status == st and segments[-1].css is css:
             segments[-1] = Segment(segments[-1].start, seg_end, st, css)
         else:

@@ -303,6 +303,23 @@ def test_a_lane_starts_at_creation_changes_with_status_and_readiness_and_stops_a
     ]
 
 
+def test_a_pod_created_before_its_first_observation_is_drawn_unobserved_until_then():
+    changes = [t("a", TransitionKind.KUBECTL_STATUS, 5, new="Running")]
+    lane = pod_segments(
+        start=START,
+        end=at(10),
+        created=at(-10),
+        deleted=None,
+        initial_status="",
+        initial_ready=None,
+        changes=changes,
+    )
+    assert [(s.start, s.end, s.css) for s in lane] == [
+        (START, at(5), StatusClass.UNOBSERVED),
+        (at(5), at(10), StatusClass.NOT_READY),
+    ]
+
+
 def test_a_pod_gone_before_the_window_has_no_lane():
     assert (
         pod_segments(
