@@ -345,6 +345,12 @@ def _restarts(
     new_count: int,
     last: StateTerminated | None,
 ) -> None:
+    # Keys: the restart number alone would repeat after a restartCount reset (node reboot),
+    # so each is anchored on the termination this jump ends with (its finishedAt; else the
+    # resourceVersion): a replay gives the same keys, a later restart with a reused number
+    # does not.
+    finished = last.finished_at if last is not None else None
+    anchor = f"@{iso(finished)}" if finished is not None else f"@{em.rv_key}"
     first_gap = max(old_count + 1, 1)
     last_gap = new_count - 1
     if last_gap - first_gap + 1 > MAX_GAP_RECORDS:
@@ -361,7 +367,7 @@ def _restarts(
                 "gap_last": last_gap,
                 "last_state": None,
             },
-            key=f"restart={first_gap}-{last_gap}",
+            key=f"restart={first_gap}-{last_gap}{anchor}",
         )
     else:
         for number in range(first_gap, last_gap + 1):
@@ -371,7 +377,7 @@ def _restarts(
                 number - 1,
                 number,
                 detail={"role": role, "restart": number, "in_gap": True, "last_state": None},
-                key=f"restart={number}",
+                key=f"restart={number}{anchor}",
             )
     em.emit(
         K.CONTAINER_RESTART,
@@ -385,7 +391,7 @@ def _restarts(
             "in_gap": False,
             "last_state": encode_terminated(last),
         },
-        key=f"restart={new_count}",
+        key=f"restart={new_count}{anchor}",
     )
 
 

@@ -71,9 +71,12 @@
     including restarts in a gap, is OBSERVED.
 ``key``
     Deterministic idempotency key ``<uid>|<kind>|<subject>|<discriminator>``: a replayed event
-    produces the same key, so storage can ignore duplicates. The discriminator is the restart
-    number for restarts, the request time for deletion requests, nothing for the once-per-pod
-    kinds (``POD_CREATED``, ``DELETED``), otherwise ``rv=<resourceVersion of after>``.
+    produces the same key, so storage can ignore duplicates. The discriminator is
+    ``restart=<n>@<finishedAt of the lastState the jump ends with>`` for restarts (the number
+    alone would repeat after a restartCount reset; ``@rv=<resourceVersion>`` when no
+    finishedAt is known), ``requested=<request time>`` for deletion requests, nothing for the
+    once-per-pod kinds (``POD_CREATED``, ``DELETED``), otherwise ``rv=<resourceVersion of
+    after>``.
 
 ``to_record()`` returns a plain dict of JSON-safe values for storage; ``Transition.from_record``
 reads it back.

@@ -181,7 +181,7 @@ def test_crash_and_restart_seen_in_one_observation():
     assert restart.detail["last_state"]["exit_code"] == 137
     assert restart.detail["last_state"]["reason"] == "OOMKilled"
     assert restart.detail["last_state"]["finished_at"] == "2024-05-01T12:06:39Z"
-    assert restart.key == f"{UID}|container_restart|app|restart=1"
+    assert restart.key == f"{UID}|container_restart|app|restart=1@2024-05-01T12:06:39Z"
     assert (state.old, state.new, state.api_time) == ("running", "running", f.at(400))
 
 
@@ -199,10 +199,10 @@ def test_restart_jump_is_a_ledger_with_honest_gaps():
     assert last.detail["last_state"]["exit_code"] == 1
     assert last.api_time == f.at(110)
     assert [t.key.rsplit("|", 1)[1] for t in restarts] == [
-        "restart=3",
-        "restart=4",
-        "restart=5",
-        "restart=6",
+        "restart=3@2024-05-01T12:01:50Z",
+        "restart=4@2024-05-01T12:01:50Z",
+        "restart=5@2024-05-01T12:01:50Z",
+        "restart=6@2024-05-01T12:01:50Z",
     ]
 
 
@@ -234,6 +234,48 @@ def test_restart_count_reset_after_node_reboot():
     assert (reset.old, reset.new) == (7, 0)
     assert not [t for t in transitions if t.kind is K.CONTAINER_RESTART]
     assert apply(state_of(a), transitions) == state_of(b)
+
+
+def test_restarts_after_a_reset_do_not_reuse_keys():
+    first = snapshot_from_pod(f.pod(container_statuses=[f.running("app")]))
+    crashed = snapshot_from_pod(
+        f.pod(
+            resource_version="1001",
+            container_statuses=[
+                f.running("app", restart_count=1, last_terminated=f.term(1, finished=100))
+            ],
+        )
+    )
+    rebooted = snapshot_from_pod(
+        f.pod(resource_version="1002", container_statuses=[f.running("app")])
+    )
+    crashed_again = snapshot_from_pod(
+        f.pod(
+            resource_version="1003",
+            container_statuses=[
+                f.running("app", restart_count=1, last_terminated=f.term(1, finished=900))
+            ],
+        )
+    )
+    history = (
+        diff(first, crashed, observed_at=OBS)
+        + diff(crashed, rebooted, observed_at=OBS)
+        + diff(rebooted, crashed_again, observed_at=OBS)
+    )
+    restarts = [t for t in history if t.kind is K.CONTAINER_RESTART]
+    assert [t.new for t in restarts] == [1, 1]
+    assert restarts[0].key != restarts[1].key
+    # and a replay of the same observation pair keeps its key
+    assert diff(rebooted, crashed_again, observed_at=f.at(9999))[0].key == restarts[1].key
+
+
+def test_restart_without_a_finished_time_is_keyed_by_resource_version():
+    a = snapshot_from_pod(f.pod(container_statuses=[f.running("app")]))
+    b = snapshot_from_pod(
+        f.pod(resource_version="1007", container_statuses=[f.running("app", restart_count=1)])
+    )
+    (restart,) = [t for t in diff(a, b, observed_at=OBS) if t.kind is K.CONTAINER_RESTART]
+    assert restart.key.endswith("|restart=1@rv=1007")
 
 
 def test_last_state_change_without_restart_is_recorded():
