@@ -285,7 +285,7 @@ class Chart:
     legend: tuple[StatusClass, ...] = tuple(StatusClass)
 
 
-_TICK_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+_TICK_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
 def build_chart(
@@ -334,7 +334,7 @@ def build_chart(
     ticks = []
     moment = first_tick
     while moment < end:
-        fmt = "%H:%M" if step < 86400 else "%m-%d"
+        fmt = "%H:%M:%S" if step < 60 else "%H:%M" if step < 86400 else "%m-%d"
         ticks.append(ChartTick(num(x(moment)), moment.strftime(fmt)))
         moment += timedelta(seconds=step)
     gap_rects = [
