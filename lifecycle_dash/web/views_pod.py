@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,6 +44,8 @@ __all__ = [
 TEMPLATE = "web/pod_timeline.html"
 _RELATIVE = re.compile(r"^-(\d{1,6})(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -85,18 +87,27 @@ def parse_time(value: str, *, parameter: str, now: datetime) -> datetime:
     if text == "now":
         return now
     relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
     try:
-        # A "+" in a query string arrives as a space when the client did not encode it.
-        return parse_rfc3339(text.replace(" ", "+") if "T" in text else text)
-    except (ValueError, TypeError):
+        if relative:
+            amount, unit = int(relative.group(1)), relative.group(2)
+            moment = now - timedelta(**{_UNITS[unit]: amount})
+        else:
+            # A "+" in a query string arrives as a space when the client did not encode it.
+            moment = parse_rfc3339(text.replace(" ", "+") if "T" in text else text)
+    except (ValueError, TypeError, OverflowError):
         raise InvalidParameter(
             parameter,
             f"{parameter}: expected an RFC 3339 time (2026-11-21T05:00:00Z), 'now' or a "
-            f"relative time like -15m, -1h, -2d; got {value!r}",
+            f"relative time like -15m, -1h, -2d; got {value[:80]!r}",
         ) from None
+    # Windows are widened and defaulted by minutes to days around these times: near
+    # datetime's limits (year 1 or 9999) that arithmetic would overflow into a 500.
+    if not _EARLIEST <= moment <= _LATEST:
+        raise InvalidParameter(
+            parameter,
+            f"{parameter}: {value[:80]!r} is outside {_EARLIEST:%Y} to {_LATEST:%Y}",
+        )
+    return moment
 
 
 def parse_window(params: Any, *, now: datetime) -> TimeWindow:
