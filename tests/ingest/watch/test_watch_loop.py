@@ -141,8 +141,9 @@ def test_it_relists_after_410_and_reconciles_what_it_missed(sim: Simulator) -> N
     for name in ("keep", "doomed", "edited"):
         sim.create_pod(name)
     db = Database()
-    Slice(sim, db, fast(slice_seconds=1.0)).join()
+    Slice(sim, db, fast(slice_seconds=2.5)).join()
     old_checkpoint = db.checkpoint
+    assert old_checkpoint is not None
     # While nobody watches: a deletion, an edit, a creation, then history is compacted.
     doomed_uid = next(uid for kind, uid, _ in db.committed if kind == "LISTED")
     sim.delete_pod("doomed")
@@ -150,7 +151,7 @@ def test_it_relists_after_410_and_reconciles_what_it_missed(sim: Simulator) -> N
     sim.create_pod("newcomer")
     sim.fault("compact")
 
-    result = Slice(sim, db, fast(slice_seconds=1.5)).join()
+    result = Slice(sim, db, fast(slice_seconds=3.0)).join()
 
     assert result.stats.relists == 1
     assert len(db.relists) == 2
