@@ -7,6 +7,7 @@ one frame -> htmx out-of-band swaps.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -41,11 +42,28 @@ def sign_in(browser: Any, live_web: str, *, color_scheme: str = "light") -> Any:
 
 
 def wait_live(page: Any) -> None:
+    """Connected, and the consumer's first frame (page + counts) applied."""
     page.wait_for_selector("#live-indicator[data-state=connected]", timeout=10_000)
+    wait_js(page, "Number(document.body.dataset.frames || 0) >= 1")
+    # A frame replaces the counts: let it land before the test clicks one of them.
+    page.wait_for_timeout(300)
 
 
 def status_of(page: Any, n: int) -> str:
     return str(page.locator(f"#pod-{uid(n)} .status").inner_text())
+
+
+def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is true.
+
+    ``page.wait_for_function`` evaluates its predicate with eval inside the page, which the
+    site's Content-Security-Policy (script-src 'self') rightly refuses; ``page.evaluate``
+    runs through the DevTools protocol and is not subject to it.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,16 +90,15 @@ def test_pods_appear_change_and_leave_without_a_reload(live_web, browser, artifa
 
     terminating = f.terminating_pod(uid=uid(1), name="web-a")
     feed.send(("MODIFIED", terminating))
-    page.wait_for_function(
-        f"document.querySelector('#pod-{uid(1)} .status')?.textContent === 'Terminating'"
-    )
+    wait_js(page, f"document.querySelector('#pod-{uid(1)} .status')?.textContent === 'Terminating'")
     feed.send(("DELETED", f.evolve(terminating, lambda p: None)))
     page.wait_for_selector(f"#pod-{uid(1)}", state="detached")
     assert page.evaluate("window.__sameDocument") is True
     # Counts followed (refreshed at most every 2 s).
-    page.wait_for_function(
+    wait_js(
+        page,
         "document.querySelector('#counts .chip-all .chip-n').textContent.trim() === '1'",
-        timeout=5_000,
+        timeout=5,
     )
     assert page.errors == []
     page.close()
@@ -143,13 +160,13 @@ def test_keyboard_theme_time_and_filters(live_web, browser, artifacts_dir):
 
     # A filter typed into the form: htmx swaps the body, the URL follows, one socket reopens.
     page.fill("#q", "db")
-    page.wait_for_function("location.search.includes('q=db')")
-    page.wait_for_function("document.querySelectorAll('#pod-rows tr.pod').length === 1")
+    wait_js(page, "location.search.includes('q=db')")
+    wait_js(page, "document.querySelectorAll('#pod-rows tr.pod').length === 1")
     assert "namespace" not in page.url  # canonical URL: no empty parameters
     wait_live(page)
     # A status chip sets the STATUS filter.
     page.click("#counts a.chip:has-text('CrashLoopBackOff')")
-    page.wait_for_function("location.search.includes('status=CrashLoopBackOff')")
+    wait_js(page, "location.search.includes('status=CrashLoopBackOff')")
 
     # An invalid selector shows the 400's message naming the parameter.
     page.fill("input[name=selector]", "app in (a")

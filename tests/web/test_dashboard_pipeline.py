@@ -10,6 +10,7 @@ a reload, and its graceful deletion must show Terminating and then remove the ro
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,19 @@ class Beat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self.thread.join(10)
+
+
+def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is true.
+
+    ``page.wait_for_function`` evaluates its predicate with eval inside the page, which the
+    site's Content-Security-Policy (script-src 'self') rightly refuses; ``page.evaluate``
+    runs through the DevTools protocol and is not subject to it.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture
@@ -110,21 +124,23 @@ def test_a_pod_created_in_the_cluster_appears_live_then_terminates_and_leaves(
         sim.request("POST", "/api/v1/namespaces/default/pods", pod_with_prestop("e2e-web-1"))
         row = page.locator("#pod-rows tr.pod", has_text="e2e-web-1")
         row.wait_for(timeout=30_000)
-        page.wait_for_function(
+        wait_js(
+            page,
             "[...document.querySelectorAll('#pod-rows tr.pod')].some(r =>"
             " r.textContent.includes('e2e-web-1') &&"
             " r.querySelector('.status').textContent === 'Running')",
-            timeout=30_000,
+            timeout=30,
         )
         assert row.locator(".c-ready").inner_text() == "1/1"
         page.screenshot(path=str(artifacts_dir / "dashboard-pipeline-running.png"))
 
         sim.request("DELETE", "/api/v1/namespaces/default/pods/e2e-web-1?gracePeriodSeconds=60")
-        page.wait_for_function(
+        wait_js(
+            page,
             "[...document.querySelectorAll('#pod-rows tr.pod')].some(r =>"
             " r.textContent.includes('e2e-web-1') &&"
             " r.querySelector('.status').textContent === 'Terminating')",
-            timeout=30_000,
+            timeout=30,
         )
         page.screenshot(path=str(artifacts_dir / "dashboard-pipeline-terminating.png"))
         row.wait_for(state="detached", timeout=60_000)
