@@ -1,0 +1,75 @@
+"""The Content-Security-Policy in Chromium: no violation on the login page and the dashboard.
+
+A module of its own: the browser fixture keeps Playwright's event loop running in this thread,
+which the asyncio tests of test_security.py cannot share.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from lifecycle_dash.stack.security import DEFAULT_POLICY
+
+PASSWORD = "correct horse battery"
+
+
+def _user() -> Any:
+    return get_user_model().objects.create_user(
+        username=f"sre-{uuid.uuid4().hex[:8]}", password=PASSWORD
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_chromium_reports_no_csp_violation_while_htmx_and_the_websocket_work(
+    live_web, browser, artifacts_dir
+):
+    user = _user()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    # Every page reports its own violations too (the console text differs between versions).
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        " console.error('CSP-VIOLATION ' + e.violatedDirective + ' ' + e.blockedURI); });"
+    )
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+
+    response = page.goto(f"{live_web}/login/")
+    assert response is not None
+    assert response.headers["content-security-policy"] == DEFAULT_POLICY
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('Pods')")
+    # The WebSocket connects under connect-src 'self'.
+    page.wait_for_selector("#live-indicator[data-state=connected]", timeout=15_000)
+    # htmx runs: the filter form swaps the table body in place (no page load).
+    page.evaluate("document.getElementById('dash-body').dataset.before = 'swap'")
+    page.evaluate("window.__sameDocument = true")
+    with page.expect_response(lambda r: "namespace=no-such-namespace" in r.url) as swap:
+        page.fill("input[name=namespace]", "no-such-namespace")
+        page.click("button.f-apply")
+    assert swap.value.request.headers.get("hx-request") == "true"
+    page.wait_for_function(
+        "document.getElementById('dash-body')"
+        " && document.getElementById('dash-body').dataset.before === undefined"
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    assert "namespace=no-such-namespace" in page.url
+    page.wait_for_selector("#live-indicator[data-state=connected]", timeout=15_000)
+    page.screenshot(path=str(artifacts_dir / "csp-dashboard.png"), full_page=True)
+    page.close()
+
+    violations = [
+        m
+        for m in messages
+        if "CSP-VIOLATION" in m or "Content Security Policy" in m or "Refused to" in m
+    ]
+    assert violations == []
+    assert [m for m in messages if m.startswith("pageerror")] == []
