@@ -44,7 +44,7 @@ def maybe_mangled(draw: st.DrawFn, resource_version: str):
         for step in path[:-1]:
             target = target.get(step) if isinstance(target, dict) else None
         if isinstance(target, dict):
-            target[path[-1]] = draw(_garbage)
+            target[path[-1]] = copy.deepcopy(draw(_garbage))  # never one object twice
     if draw(st.booleans()):
         raw["metadata"]["managedFields"][0]["time"] = f.ts(draw(st.integers(0, 9)))
     return raw
