@@ -11,7 +11,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,7 @@ def test_json_format_writes_one_object_per_line_with_the_exception():
     assert entry["logger"] == "lifecycle_dash.ingest"
     assert entry["message"] == "stream prod/pods failed\nline two"
     assert "ValueError: bad watch line" in entry["exception"]
-    assert datetime.fromisoformat(entry["time"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(entry["time"]).utcoffset() == timedelta(0)
 
 
 def test_log_format_json_switches_the_root_handler_of_a_real_process():

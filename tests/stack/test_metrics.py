@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ METRICS_REDIS_DB = 14
 
 
 @pytest.fixture
-def metrics_redis(settings: Any) -> redis.Redis:
+def metrics_redis(settings: Any) -> Iterator[redis.Redis]:
     url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{METRICS_REDIS_DB}"
     settings.REDIS_URL = url
     settings.CELERY_BROKER_URL = url
