@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from lifecycle_dash.stack.dotenv import load_env_file
@@ -205,9 +206,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lifecycle_dash.ingest.tasks.supervise_streams",
         "schedule": 10.0,
     },
-    "create-history-partitions-ahead": {"task": "ingest.partitions_ahead", "schedule": 3600.0},
-    "drop-expired-history": {"task": "ingest.retention", "schedule": 3600.0},
+    "create-history-partitions-ahead": {
+        "task": "ingest.partitions_ahead",
+        "schedule": crontab(minute=5),
+    },
+    "drop-expired-history": {"task": "ingest.retention", "schedule": crontab(minute=20, hour=3)},
 }
+# autodiscover_tasks only finds modules named tasks.py.
+CELERY_IMPORTS = ("lifecycle_dash.ingest.tasks_maintenance",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
