@@ -44,6 +44,7 @@ from lifecycle_dash.lifecycle.transitions import Transition, TransitionKind
 
 __all__ = [
     "CAUSE_TITLES",
+    "REVIEW_WAITING_REASONS",
     "CauseGroup",
     "Happening",
     "PodFacts",
@@ -103,6 +104,8 @@ _IMAGE_REASONS = frozenset(
 _CONFIG_REASONS = frozenset(
     {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 )
+# The waiting reasons that make a cause (storage reads only these waits).
+REVIEW_WAITING_REASONS = _IMAGE_REASONS | _CONFIG_REASONS
 _EVICTION_CAUSES = frozenset({"kubelet_eviction", "api_eviction", "taint_manager"})
 _PREEMPTION_CAUSES = frozenset({"scheduler_preemption", "kubelet_preemption"})
 _NODE_CAUSES = frozenset({"node_lost", "node_shutdown", "pod_gc"})

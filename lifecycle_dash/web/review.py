@@ -104,6 +104,11 @@ def parse_review_query(
     start = _time(params, "from", now=now)
     end = _time(params, "to", now=now)
     at = _time(params, "t", now=now)
+    if at is not None and start is None and end is None:
+        # An instant alone: the window around it (its steps and the way back to the review).
+        start, end = at - DEFAULT_SPAN / 2, min(now, at + DEFAULT_SPAN / 2)
+        if end <= start:
+            start, end = at - DEFAULT_SPAN, at
     if end is None:
         end = now if start is None or start < now else start + DEFAULT_SPAN
     if start is None:

@@ -41,6 +41,7 @@ from lifecycle_dash.lifecycle.diagnose import Diagnosis, PodEvidence, diagnose_w
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation
 from lifecycle_dash.lifecycle.events import PodEvent
 from lifecycle_dash.lifecycle.review import (
+    REVIEW_WAITING_REASONS,
     CauseGroup,
     Happening,
     PodFacts,
@@ -95,11 +96,13 @@ _REVIEW_KINDS = (
     TransitionKind.DELETION_REQUESTED.value,
     TransitionKind.POD_CREATED.value,
 )
-# Only the container states the review classifies (exits and failure waits), not every flip.
+# Only the container states the review classifies (exits, image and configuration waits),
+# not every flip: a crash loop's endless waiting:CrashLoopBackOff says nothing its exits don't.
+_REVIEW_WAITS = tuple(f"waiting:{reason}" for reason in sorted(REVIEW_WAITING_REASONS))
 _REVIEW_STATES = RawSQL(
     "(kind <> 'container_state' OR (new #>> '{}') LIKE 'terminated%%' "
-    "OR (new #>> '{}') LIKE 'waiting:%%')",
-    (),
+    "OR (new #>> '{}') = ANY(%s))",
+    (list(_REVIEW_WAITS),),
     output_field=BooleanField(),
 )
 _REVIEW_EVENT_REASONS = (

@@ -37,6 +37,7 @@ __all__ = ["UNKNOWN_STATUS", "ClusterAt", "cluster_at", "steps_around"]
 # Receipt after T that still describes T (API times precede receipt by the watch lag).
 _AFTER = timedelta(minutes=5)
 UNKNOWN_STATUS = "<not observed yet>"
+_STEP_REACH = timedelta(hours=6)
 
 _BOUNDS = (
     "AND t.observed_at >= ingest_pod.first_observed_at - interval '1 day' "
@@ -136,6 +137,11 @@ def steps_around(
     cluster_sql = ""
     if cluster:
         cluster_sql = "AND cluster_id = (SELECT id FROM ingest_cluster WHERE name = %s)"
+    # Steps stay within hours of T: an index walk towards a far window bound would read
+    # every STATUS change in between.
+    start, end = max(start, at - _STEP_REACH), min(end, at + _STEP_REACH)
+    if end <= start:
+        return None, None
     low, high = start - timedelta(minutes=15), end + timedelta(hours=6)
     prev_sql = (
         "SELECT at FROM ingest_transition WHERE kind = 'kubectl_status' AND at < %s AND at >= %s "
