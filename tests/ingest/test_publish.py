@@ -117,3 +117,23 @@ def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) 
     finally:
         publisher.close()
     assert [(m["uid"], m["restarts"], m["cluster"]) for m in got] == [(uid, 9, "prod-eu")]
+
+
+@pytest.mark.integration
+def test_dashboards_get_one_batch_per_round_not_one_message_per_pod() -> None:
+    from lifecycle_dash.live.groups import cluster_group
+
+    cluster = f"batch-{uuid.uuid4().hex[:8]}"
+    channel = listen(cluster_group(cluster))
+    publisher = PodPublisher(min_interval=0.25)
+    uids = [str(uuid.uuid4()) for _ in range(450)]
+    try:
+        publisher.submit([{**message(uid, 1), "cluster": cluster} for uid in uids])
+        assert publisher.wait_idle(10)
+        got = drain(channel)
+    finally:
+        publisher.close()
+    # 450 pods in batches of at most 200: three messages, every pod exactly once.
+    assert len(got) == 3
+    assert all(m["type"] == "pod.changed" and len(m["pods"]) <= 200 for m in got)
+    assert sorted(p["uid"] for m in got for p in m["pods"]) == sorted(uids)

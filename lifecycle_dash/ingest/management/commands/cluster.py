@@ -12,7 +12,6 @@ Credentials are read from the file, stored encrypted, and never printed.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +82,6 @@ class Command(BaseCommand):
         except Exception as exc:  # full_clean's ValidationError: name not a slug...
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"added {cluster.name} ({cluster.get_source_display()})")
-        if kubeconfig and not os.environ.get("SECRET_KEY"):
-            # settings.py invents a key per process when SECRET_KEY is unset: the workers
-            # would not be able to decrypt what was stored here.
-            self.stderr.write(
-                "warning: SECRET_KEY is not set in this environment; the kubeconfig is "
-                "encrypted with a key other processes do not share. Export the SECRET_KEY "
-                "the workers use (make run keeps it in var/secret_key) and add the cluster again."
-            )
 
     def _list(self) -> None:
         clusters = list(Cluster.objects.order_by("name"))
