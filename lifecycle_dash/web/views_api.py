@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from lifecycle_dash.ingest import models as m
@@ -119,6 +120,7 @@ def api_pod_timeline(request: HttpRequest, uid: str) -> HttpResponse:
     )
 
 
+@csrf_exempt  # read-only like the rest of the API: a POST gets 405, not CSRF's 403 HTML
 @require_safe
 def api_openapi(request: HttpRequest) -> HttpResponse:
     """The OpenAPI document is public: it describes the API, it holds no data."""
