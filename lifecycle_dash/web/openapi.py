@@ -442,7 +442,15 @@ def openapi_document(*, server: str = "/") -> JSON:
                             "type": "array",
                             "items": {
                                 "oneOf": [_ref("TransitionItem"), _ref("EventItem")],
-                                "discriminator": {"propertyName": "type"},
+                                # Without a mapping the values would have to be the
+                                # schema names (TransitionItem), not transition / event.
+                                "discriminator": {
+                                    "propertyName": "type",
+                                    "mapping": {
+                                        "transition": "#/components/schemas/TransitionItem",
+                                        "event": "#/components/schemas/EventItem",
+                                    },
+                                },
                             },
                         },
                     }
