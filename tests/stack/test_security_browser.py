@@ -62,6 +62,8 @@ def test_chromium_reports_no_csp_violation_while_htmx_and_the_websocket_work(
     )
     assert page.evaluate("window.__sameDocument") is True
     assert "namespace=no-such-namespace" in page.url
+    # The swapped-in body opens its own socket; it must connect too.
+    page.wait_for_selector("#live-indicator:not([data-state=connected])", timeout=5_000)
     page.wait_for_selector("#live-indicator[data-state=connected]", timeout=15_000)
     page.screenshot(path=str(artifacts_dir / "csp-dashboard.png"), full_page=True)
     page.close()
