@@ -202,9 +202,10 @@ CELERY_TASK_ROUTES = {
     "lifecycle_dash.ingest.tasks.*": {"queue": "watch"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # Leases last 20 s: a 5 s beat keeps a dead worker's stream taken over within 30 s.
     "supervise-watch-streams": {
         "task": "lifecycle_dash.ingest.tasks.supervise_streams",
-        "schedule": 10.0,
+        "schedule": 5.0,
     },
     "create-history-partitions-ahead": {
         "task": "ingest.partitions_ahead",
