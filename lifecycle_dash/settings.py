@@ -85,8 +85,7 @@ def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict[str, 
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {"connect_timeout": 5},
-        # The suffix lets concurrent test sessions on one server keep out of each other's way.
-        "TEST": {"NAME": f"test_{name}{os.environ.get('LIFECYCLE_DASH_TEST_DB_SUFFIX', '')}"},
+        "TEST": {"NAME": f"test_{name}"},
     }
 
 

@@ -19,27 +19,50 @@ from tests.support.processes import (
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-def _test_redis_url() -> str:
-    """Tests get their own Redis database: a dev `make run` on the same server keeps its
-    queues, and no stale task of an earlier run reaches a test's worker (it is flushed)."""
+def _test_redis_url(url: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    parts = urlsplit(url)
     db = os.environ.get("LIFECYCLE_DASH_TEST_REDIS_DB", "15")
-    return urlunsplit(parts._replace(path=f"/{db}"))
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
 
 
-# Before pytest-django reads the settings.
-os.environ["REDIS_URL"] = _test_redis_url()
-# One test database per session (dropped at its end), so two sessions never collide.
-os.environ.setdefault("LIFECYCLE_DASH_TEST_DB_SUFFIX", f"_{os.getpid()}")
+def _use_test_redis() -> None:
+    """Tests get their own Redis database, flushed at the start of a session.
+
+    A dev `make run` against the same server keeps its queues (a test worker never takes its
+    watch slices), and no stale task of an earlier session reaches a test's worker.
+    pytest-django has configured Django before this conftest is imported, so the settings
+    that hold the URL are rewritten here, before anything has connected.
+    """
+    from django.conf import settings
+
+    url = _test_redis_url(settings.REDIS_URL)
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_RESULT_BACKEND = url
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    layer["CONFIG"]["hosts"] = [url]
+    settings.CACHES["default"]["LOCATION"] = url
+    os.environ["REDIS_URL"] = url
+
+
+_use_test_redis()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     import redis
+    from django.conf import settings
 
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """One test database per session (dropped at its end): two sessions never collide."""
+    from django.conf import settings
+
+    test: dict[str, Any] = settings.DATABASES["default"].setdefault("TEST", {})  # type: ignore[assignment]
+    test["NAME"] = f"{test.get('NAME') or 'test_lifecycle_dash'}_{os.getpid()}"
 
 
 CHROMIUM = "/usr/bin/chromium"
