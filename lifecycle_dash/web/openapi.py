@@ -380,6 +380,37 @@ def openapi_document(*, server: str = "/") -> JSON:
                     },
                 }
             },
+            "/api/v1/review": {
+                "get": {
+                    "operationId": "getReview",
+                    "summary": "A window's causes per workload, gaps and affected pods "
+                    "(the review page's data; format=md or csv for the exports).",
+                    "parameters": [
+                        *_WINDOW,
+                        _query("cluster", "Cluster name (exact)."),
+                        _query("namespace", "Namespace (exact)."),
+                        _query("selector", "Kubernetes label selector, e.g. app=web,tier!=db."),
+                        _query("owner", "Controller owner: Kind/name or a bare name."),
+                        _query(
+                            "format",
+                            "json (default), md or csv.",
+                            {"type": "string", "enum": ["json", "md", "csv"]},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The review (JSON, Markdown or CSV by format).",
+                            "content": {
+                                "application/json": {"schema": {"type": "object"}},
+                                "text/markdown": {"schema": {"type": "string"}},
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _error("An invalid parameter (named in 'parameter')."),
+                        **_COMMON_ERRORS,
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
