@@ -664,7 +664,8 @@ class PodProcessor(_BaseProcessor):
         snapshot = entry.snapshot
         columns = kubectl_columns(snapshot, now=entry.last_observed_at)
         restarts_text = columns.restarts.partition(" ")[0]
-        restarts = int(restarts_text) if restarts_text.isdigit() else 0
+        # Clamped to the column (int4): each count is an int32, their sum need not be.
+        restarts = min(int(restarts_text), 2**31 - 1) if restarts_text.isdigit() else 0
         # The "(5m ago)" part is rendered from this time; kubectl's rule picks the container.
         last_restart = _print_pod(snapshot).last_restart if restarts else None
         deleted_at = change.deleted_at

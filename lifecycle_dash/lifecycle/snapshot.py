@@ -58,6 +58,8 @@ from typing import Any, Generic, TypeVar
 
 from lifecycle_dash.lifecycle.timeparse import parse_rfc3339, try_parse_rfc3339
 
+_INT32_MAX = 2**31 - 1
+
 __all__ = [
     "EMPTY_STATE",
     "ContainerRole",
@@ -654,6 +656,10 @@ def _container_status(
         if restart_count is not None and restart_count < 0:
             problems.add(f"{cpath}restartCount: negative ({restart_count}), read as 0")
             restart_count = 0
+    if restart_count is not None and restart_count > _INT32_MAX:
+        # The API field is an int32: anything larger is corrupt, and would not fit storage.
+        problems.add(f"{cpath}restartCount: {restart_count} exceeds int32, read as {_INT32_MAX}")
+        restart_count = _INT32_MAX
     ready = raw.get("ready")
     if ready is not True and ready is not False:
         ready = _bool(raw, "ready", cpath, problems)

@@ -295,3 +295,20 @@ def test_a_connection_dropped_mid_flush_loses_nothing_and_the_next_flush_reconne
     assert max(transition_keys().values()) == 1
     assert Pod.objects.get(uid=UID_A).deleted_at is not None
     assert WatchStream.objects.get(pk=stream.pk).resource_version == "105"
+
+
+@pytest.mark.django_db
+def test_an_absurd_restart_count_is_a_problem_not_a_stuck_stream(stream_for, publisher) -> None:
+    # restartCount is an int32 in the API; larger values once made the whole flush fail.
+    stream = stream_for("pods")
+    processor = processor_for(stream=stream, publisher=publisher)
+    over_int32 = f.crashloop_pod(uid=UID_A, name="web-1")
+    over_int32["status"]["containerStatuses"][0]["restartCount"] = 2**31
+    far_over_int32 = f.crashloop_pod(uid=UID_B, name="web-2")
+    far_over_int32["status"]["containerStatuses"][0]["restartCount"] = 2**40
+    feed(processor, [("ADDED", over_int32), ("ADDED", far_over_int32)])
+    processor.flush(resource_version=None)
+
+    assert sorted(Pod.objects.values_list("restarts", flat=True)) == [2**31 - 1, 2**31 - 1]
+    stream.refresh_from_db()
+    assert stream.bad_input == {"malformed_fields": 2}
