@@ -100,8 +100,7 @@ _REVIEW_KINDS = (
 # not every flip: a crash loop's endless waiting:CrashLoopBackOff says nothing its exits don't.
 _REVIEW_WAITS = tuple(f"waiting:{reason}" for reason in sorted(REVIEW_WAITING_REASONS))
 _REVIEW_STATES = RawSQL(
-    "(kind <> 'container_state' OR (new #>> '{}') LIKE 'terminated%%' "
-    "OR (new #>> '{}') = ANY(%s))",
+    "(kind <> 'container_state' OR (new #>> '{}') LIKE 'terminated%%' OR (new #>> '{}') = ANY(%s))",
     (list(_REVIEW_WAITS),),
     output_field=BooleanField(),
 )
