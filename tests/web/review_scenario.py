@@ -51,9 +51,10 @@ class Played:
         """STATUS of the object the simulator served at ``at`` (None: not served then)."""
         history = self.served.get(uid, [])
         i = bisect.bisect_right([moment for moment, _ in history], at) - 1
-        if i < 0 or history[i][1] is None:
+        served = history[i][1] if i >= 0 else None
+        if served is None:
             return None
-        return kubectl_status(snapshot_from_pod(history[i][1]))
+        return kubectl_status(snapshot_from_pod(served))
 
 
 async def _run(seconds: float, speed: float, start: datetime) -> Played:

@@ -30,7 +30,7 @@ def cluster(played: Played) -> Cluster:
     return cluster
 
 
-def served_columns(played: Played, at):  # type: ignore[no-untyped-def]
+def served_columns(played: Played, at):
     """name -> (STATUS, READY, RESTARTS, AGE) of the objects served at ``at``."""
     names = played.names()
     out = {}
