@@ -48,7 +48,10 @@ def _env(**overrides: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         # Nothing of the developer's shell may leak into the configuration under test.
-        if key not in PRODUCTION and not key.startswith(("SECURE_", "DASH_", "SESSION_", "CSRF_"))
+        if key not in PRODUCTION
+        and not key.startswith(("SECURE_", "DASH_", "SESSION_", "CSRF_"))
+        # The browser fixture sets it in this process; a deployment never has it.
+        and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     env.update(DJANGO_SETTINGS_MODULE="lifecycle_dash.settings", **overrides)
     return env
