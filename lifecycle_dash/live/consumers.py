@@ -29,6 +29,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from lifecycle_dash.live.connections import websocket_closed, websocket_opened
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.render import PageWindow, render_frame
 from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
@@ -99,6 +100,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         # Join before reading the page: a change between the two is then re-read, not lost.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        websocket_opened("dashboard")
+        self.counted = True
         frame = await database_sync_to_async(self._initial_frame)()
         await self.send(text_data=frame)
 
@@ -110,6 +113,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         return render_frame(ops, counts=counts, pod_filter=self.window.pod_filter)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            websocket_closed("dashboard")
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         for task in (getattr(self, "flusher", None), self.counter):

@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
+from lifecycle_dash.live.connections import websocket_closed, websocket_opened
 from lifecycle_dash.live.groups import pod_group
 from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
 
@@ -58,8 +59,12 @@ class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.group = pod_group(self.uid)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        websocket_opened("timeline")
+        self.counted = True
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            websocket_closed("timeline")
         if self._pending is not None:
             self._pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from lifecycle_dash.live.connections import open_websockets
 from lifecycle_dash.stack.health import REQUIRED_QUEUES
 from lifecycle_dash.stack.heartbeat import live_workers
 
@@ -35,32 +35,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "lifecycle_dash"
 
-# --- open WebSockets: a per-process gauge the consumers move -----------------------------------
-
-_websockets: Counter[str] = Counter()
-_websockets_lock = threading.Lock()
-
-
-def websocket_opened(consumer: str) -> None:
-    """Call when a consumer accepts a connection (`consumer`: "dashboard", "timeline")."""
-    with _websockets_lock:
-        _websockets[consumer] += 1
-
-
-def websocket_closed(consumer: str) -> None:
-    """Call from disconnect, for connections that websocket_opened() counted."""
-    with _websockets_lock:
-        if _websockets[consumer] > 0:
-            _websockets[consumer] -= 1
-
-
-inc = websocket_opened
-dec = websocket_closed
-
-
-def open_websockets() -> dict[str, int]:
-    with _websockets_lock:
-        return dict(_websockets)
+# Open WebSockets are counted by the consumers themselves (live.connections).
 
 
 # --- the collector ---------------------------------------------------------------------------

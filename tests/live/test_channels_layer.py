@@ -39,3 +39,24 @@ def test_group_names_follow_the_channels_alphabet() -> None:
         assert len(name) < 100
         assert all(ch.isalnum() or ch in "._-" for ch in name), name
     assert cluster_group("a:b") != cluster_group("a_b")
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_open_dashboards_are_counted_for_metrics_and_refusals_are_not() -> None:
+    from channels.db import database_sync_to_async
+    from django.contrib.auth import get_user_model
+
+    from lifecycle_dash.live.connections import open_websockets
+
+    before = open_websockets().get("dashboard", 0)
+    refused = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    refused.scope["user"] = AnonymousUser()
+    assert not (await refused.connect())[0]
+    user = await database_sync_to_async(get_user_model().objects.create_user)("viewer")
+    communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    communicator.scope["user"] = user
+    assert (await communicator.connect())[0]
+    assert open_websockets()["dashboard"] == before + 1
+    await communicator.disconnect()
+    assert open_websockets()["dashboard"] == before

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lifecycle_dash.ingest.clusters import cluster_add
 from lifecycle_dash.ingest.models import WatchStream
-from lifecycle_dash.stack import metrics
+from lifecycle_dash.live import connections
 from lifecycle_dash.stack.heartbeat import KEY_PREFIX, record_heartbeat
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -157,17 +157,17 @@ def test_a_queue_without_workers_reports_zero_workers(metrics_redis):
 
 
 def test_open_websockets_follow_the_consumers_counter(metrics_redis):
-    before = metrics.open_websockets().get("dashboard", 0)
-    metrics.websocket_opened("dashboard")
-    metrics.websocket_opened("dashboard")
-    metrics.websocket_closed("dashboard")
+    before = connections.open_websockets().get("dashboard", 0)
+    connections.websocket_opened("dashboard")
+    connections.websocket_opened("dashboard")
+    connections.websocket_closed("dashboard")
     try:
         samples = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
         key = ("lifecycle_dash_websockets_open", (("consumer", "dashboard"),))
         assert samples[key] == before + 1
     finally:
-        metrics.websocket_closed("dashboard")
-    assert metrics.open_websockets()["dashboard"] == before
+        connections.websocket_closed("dashboard")
+    assert connections.open_websockets()["dashboard"] == before
 
 
 def test_a_scrape_costs_one_query_however_many_streams(metrics_redis, django_assert_num_queries):
