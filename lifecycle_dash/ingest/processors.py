@@ -79,7 +79,6 @@ from lifecycle_dash.lifecycle.endpoints import (
     diff_endpoint_slices,
 )
 from lifecycle_dash.lifecycle.events import PodEvent, event_from_raw, occurrences_between
-from lifecycle_dash.lifecycle.kubectl import _print_pod
 from lifecycle_dash.lifecycle.transitions import freeze_detail
 
 __all__ = [
@@ -663,11 +662,10 @@ class PodProcessor(_BaseProcessor):
         entry = change.entry
         snapshot = entry.snapshot
         columns = kubectl_columns(snapshot, now=entry.last_observed_at)
-        restarts_text = columns.restarts.partition(" ")[0]
         # Clamped to the column (int4): each count is an int32, their sum need not be.
-        restarts = min(int(restarts_text), 2**31 - 1) if restarts_text.isdigit() else 0
+        restarts = min(columns.restart_count, 2**31 - 1)
         # The "(5m ago)" part is rendered from this time; kubectl's rule picks the container.
-        last_restart = _print_pod(snapshot).last_restart if restarts else None
+        last_restart = columns.last_restart_at if restarts else None
         deleted_at = change.deleted_at
         if entry.deleted and deleted_at is None:
             deleted_at = entry.last_observed_at
