@@ -26,11 +26,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages the tests drive: Chromium for browser tests (never a downloaded browser),
-# docker-compose to validate docker-compose.yml without an engine.
+# docker-compose to validate docker-compose.yml without an engine, and redis-server for the
+# ingest fault tests, which restart a Redis of their own.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing ..."; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

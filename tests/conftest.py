@@ -120,7 +120,9 @@ def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     # Playwright's sync API runs an event loop in this thread; Django's ORM in the same test
-    # must still be allowed.
+    # must still be allowed. Only while the browser lives: child processes started later
+    # (check --deploy, say) must not inherit it.
+    had_unsafe = "DJANGO_ALLOW_ASYNC_UNSAFE" in os.environ
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
@@ -137,8 +139,12 @@ def browser() -> Iterator[Any]:
                 "--disable-sync",
             ],
         )
-        yield chromium
-        chromium.close()
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            if not had_unsafe:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

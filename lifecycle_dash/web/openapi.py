@@ -325,7 +325,8 @@ def openapi_document(*, server: str = "/") -> JSON:
                         _query("cluster", "Cluster name (exact)."),
                         _query("namespace", "Namespace (exact)."),
                         _query("status", "kubectl STATUS (exact), e.g. CrashLoopBackOff."),
-                        _query("phase", "Pod phase.", {"type": "string", "enum": list(PHASES)}),
+                        # An empty value is "any", as the dashboard's form submits it.
+                        _query("phase", "Pod phase.", {"type": "string", "enum": ["", *PHASES]}),
                         _query("node", "Node name (exact)."),
                         _query("owner", "Controller owner: Kind/name or a bare name."),
                         _query("selector", "Kubernetes label selector, e.g. app=web,tier!=db."),
@@ -333,12 +334,12 @@ def openapi_document(*, server: str = "/") -> JSON:
                         _query(
                             "sort",
                             "Order of the pages.",
-                            {"type": "string", "enum": ["name", "age", "restarts", "status"]},
+                            {"type": "string", "enum": ["", "name", "age", "restarts", "status"]},
                         ),
                         _query(
                             "deleted",
                             "1 to include pods deleted within the last hour.",
-                            {"type": "string", "enum": ["0", "1"]},
+                            {"type": "string", "enum": ["", "0", "1"]},
                         ),
                         _query("after", "Opaque cursor from a previous page's next link."),
                         _query(

@@ -9,7 +9,6 @@ a reload, and its graceful deletion must show Terminating and then remove the ro
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,42 +18,14 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from lifecycle_dash.ingest import supervisor, tasks
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
+from tests.support.beat import Beat
 from tests.support.processes import celery_worker_command, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
-SLICE_OPTIONS = {"slice_seconds": 20.0, "read_timeout": 5.0}
 PASSWORD = "correct horse battery"
-
-
-class Beat:
-    """The supervisor every ``interval`` seconds, as celery beat runs it in production."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self._stop.is_set():
-                supervisor.streams_supervise(enqueue=tasks._enqueue_slice, options=SLICE_OPTIONS)
-                self._stop.wait(self.interval)
-        finally:
-            connection.close()
-
-    def __enter__(self) -> Beat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.thread.join(10)
 
 
 def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:

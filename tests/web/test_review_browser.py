@@ -28,8 +28,8 @@ from lifecycle_dash.web.review import parse_review_query
 from lifecycle_dash.web.selectors_review import review_window
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
+from tests.support.beat import Beat
 from tests.support.processes import celery_worker_command, running, wait_until
-from tests.web.test_timeline_browser import Beat
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 

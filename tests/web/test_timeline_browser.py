@@ -10,7 +10,6 @@ deletion so the waterfall has to arrive through the timeline WebSocket.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,14 @@ import orjson
 import pytest
 from django.contrib.auth import get_user_model
 
-from lifecycle_dash.ingest import supervisor, tasks
 from lifecycle_dash.ingest.models import Cluster, EventOccurrence, Pod
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
+from tests.support.beat import Beat
 from tests.support.processes import celery_worker_command, running, wait_until
 from tests.web import timeline_data as data
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-SLICE_OPTIONS = {"slice_seconds": 20.0, "read_timeout": 5.0}
 
 
 def sign_in(page: Any, live_web: str) -> None:
@@ -39,33 +36,6 @@ def sign_in(page: Any, live_web: str) -> None:
     page.click("button[type=submit]")
     # "commit": signed in once the redirect lands; the dashboard itself need not finish loading.
     page.wait_for_url(f"{live_web}/", wait_until="commit")
-
-
-class Beat:
-    """The supervisor every ``interval`` seconds, as celery beat runs it in production."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self._stop.is_set():
-                supervisor.streams_supervise(enqueue=tasks._enqueue_slice, options=SLICE_OPTIONS)
-                self._stop.wait(self.interval)
-        finally:
-            connection.close()
-
-    def __enter__(self) -> Beat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.thread.join(10)
 
 
 @pytest.fixture

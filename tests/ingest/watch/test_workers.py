@@ -131,7 +131,8 @@ def test_sigterm_stops_the_slice_at_once_flushes_and_hands_the_stream_over(
     with running(command, env=watch_env, name=f"watch-term-{pool}") as worker:
         from celery import Celery
 
-        app = Celery(broker=watch_env["REDIS_URL"])
+        # Not the current app: tasks sent later in this process must keep the project's broker.
+        app = Celery(broker=watch_env["REDIS_URL"], set_as_current=False)
         app.send_task(
             tasks.watch_slice.name,
             args=(pods.pk,),
