@@ -90,3 +90,10 @@ def health_report(*, deep: bool = False) -> dict[str, Any]:
         checks["probe"] = _probe_default_queue(timeout=5.0)
     status = "ok" if all(check["status"] == "ok" for check in checks.values()) else "down"
     return {"status": status, **checks}
+
+
+def web_health_report() -> dict[str, Any]:
+    """What a web process needs to serve pages and WebSockets: PostgreSQL and Redis."""
+    checks = {"postgres": _postgres(), "redis": _redis()}
+    status = "ok" if all(check["status"] == "ok" for check in checks.values()) else "down"
+    return {"status": status, **checks}

@@ -187,7 +187,8 @@ def test_web_is_ready_on_healthz_live_on_tcp_and_exposed_by_a_service():
     web = _named(docs, "Deployment", "lifecycle-dash-web")
     (container,) = web["spec"]["template"]["spec"]["containers"]
     readiness = container["readinessProbe"]["httpGet"]
-    assert readiness["path"] == "/healthz"
+    # Web readiness asks only about what pages need, not about workers and streams.
+    assert readiness["path"] == "/healthz?scope=web"
     host_header = {h["name"]: h["value"] for h in readiness["httpHeaders"]}["Host"]
     config = _named(docs, "ConfigMap", "lifecycle-dash-config")["data"]
     # Django answers 400 to a Host outside ALLOWED_HOSTS: the probe would never pass.

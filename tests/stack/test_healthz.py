@@ -83,3 +83,21 @@ def test_healthz_names_a_watch_stream_that_is_not_ingesting(clean_heartbeats) ->
         "events",
         "endpointslices",
     }
+
+
+@pytest.mark.django_db
+def test_the_web_scope_ignores_workers_and_streams_for_readiness(clean_heartbeats) -> None:
+    from lifecycle_dash.ingest.clusters import cluster_add
+
+    cluster_add(name="prod", source="kubeconfig", kubeconfig="apiVersion: v1\nkind: Config\n")
+    assert Client().get("/healthz").status_code == 503
+    response = Client().get("/healthz?scope=web")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "postgres": {"status": "ok"},
+        "redis": {"status": "ok"},
+    }
+    bad = Client().get("/healthz?scope=everything")
+    assert bad.status_code == 400
+    assert bad.json()["parameter"] == "scope"
