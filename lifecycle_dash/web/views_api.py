@@ -18,7 +18,12 @@ from django.views.decorators.http import require_safe
 from lifecycle_dash.ingest import models as m
 from lifecycle_dash.web import selectors, selectors_pod
 from lifecycle_dash.web.api_auth import ApiError, api_view
-from lifecycle_dash.web.filters import FilterError, encode_cursor, parse_pod_filter
+from lifecycle_dash.web.filters import (
+    FILTER_PARAMETERS,
+    FilterError,
+    encode_cursor,
+    parse_pod_filter,
+)
 from lifecycle_dash.web.openapi import openapi_document
 from lifecycle_dash.web.serializers import (
     iso,
@@ -32,22 +37,7 @@ from lifecycle_dash.web.views_pod import InvalidParameter, parse_window
 __all__ = ["api_openapi", "api_pod", "api_pod_timeline", "api_pods"]
 
 # Parameters GET /api/v1/pods accepts: the dashboard's filters plus its cursor and page size.
-_POD_LIST_PARAMETERS = frozenset(
-    {
-        "cluster",
-        "namespace",
-        "status",
-        "phase",
-        "node",
-        "owner",
-        "selector",
-        "q",
-        "sort",
-        "deleted",
-        "after",
-        "limit",
-    }
-)
+_POD_LIST_PARAMETERS = frozenset({*FILTER_PARAMETERS, "after", "limit"})
 
 
 def _reject_unknown(request: HttpRequest, allowed: frozenset[str]) -> None:
