@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
+
+from benchmarks._scratch import percentile, scratch_create, scratch_drop
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SERVER_P95_MS = 150.0
@@ -58,16 +59,6 @@ STATUS_MIX = [
     ("Init:0/1", 0.005),
     ("Evicted", 0.005),
 ]
-
-
-def _admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # --- seeding -------------------------------------------------------------------------------
@@ -250,7 +241,7 @@ def server_times(names: dict[str, str], *, repeat: int) -> None:
                 cpu.append((time.process_time() - start_cpu) * 1000)
             database.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
             assert response.status_code == 200
-        p50, p95 = statistics.median(times), _percentile(times, 0.95)
+        p50, p95 = statistics.median(times), percentile(times, 0.95)
         worst = max(worst, p95)
         flag = "ok" if p95 <= TARGET_SERVER_P95_MS else "MISSED"
         print(
@@ -530,7 +521,7 @@ def dom_latency(
     if not latencies:
         print("  no probe change reached a page: MISSED")
         return
-    p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
     print(f"  probe changes observed: {len(latencies):,} (page x change), missing {missing:,}")
     verdict50 = "met" if p50 <= TARGET_DOM_P50_MS else "MISSED"
     verdict99 = "met" if p99 <= TARGET_DOM_P99_MS else "MISSED"
@@ -556,15 +547,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifecycle_dash")
     scratch = args.keep_db or f"bench_dashboard_{os.getpid()}"
-    admin = _admin_url(base_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [scratch]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{scratch}"')
-    database_url = base_url.rsplit("/", 1)[0] + "/" + scratch
-    os.environ["DATABASE_URL"] = database_url
+    database_url = scratch_create(scratch)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
     # daphne must read the sessions this process signs.
@@ -604,13 +588,7 @@ def main() -> None:
         connection.close()
     finally:
         if not args.keep_db:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    [scratch],
-                )
-                conn.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+            scratch_drop(scratch)
 
 
 if __name__ == "__main__":

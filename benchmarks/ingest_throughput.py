@@ -28,14 +28,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import psycopg
+
+from benchmarks._scratch import scratch_create, scratch_drop
 
 TARGET_PER_SECOND = 25_000
 TARGET_RATIO = 10.0
-
-
-def _admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
 
 
 def _lines(stream: list[tuple[str, dict[str, Any]]]) -> bytes:
@@ -183,12 +180,8 @@ def main() -> None:
     parser.add_argument("--no-publish", action="store_true")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifecycle_dash")
     scratch = f"bench_ingest_{os.getpid()}"
-    admin = _admin_url(base_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{scratch}"')
-    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + scratch
+    scratch_create(scratch)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
     try:
         import django
@@ -259,13 +252,7 @@ def main() -> None:
         )
         connection.close()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [scratch],
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+        scratch_drop(scratch)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from benchmarks._scratch import percentile, scratch_create, scratch_drop
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_REVIEW_P95_MS = 500.0
@@ -45,15 +45,6 @@ SECONDARY_INDEXES = {
     "ingest_transition_review": "ingest_transition (at, kind)",
     "web_transition_instant": "ingest_transition (pod_uid, kind, subject, at)",
 }
-
-
-def _admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 # --- seeding -------------------------------------------------------------------------------
@@ -233,7 +224,7 @@ def _measure(client: Any, urls: list[str], repeat: int) -> list[float]:
 
 
 def _report(label: str, times: list[float], target: float) -> bool:
-    p50, p95 = statistics.median(times), _percentile(times, 0.95)
+    p50, p95 = statistics.median(times), percentile(times, 0.95)
     ok = p95 <= target
     print(
         f"{label:<46} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (target p95 <= {target:.0f} ms) "
@@ -313,14 +304,8 @@ def main() -> None:
     parser.add_argument("--keep-db", metavar="NAME", help="use (and keep) this database")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifecycle_dash")
     scratch = args.keep_db or f"bench_review_{os.getpid()}"
-    admin = _admin_url(base_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [scratch]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{scratch}"')
-    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + scratch
+    scratch_create(scratch)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifecycle_dash.settings")
     sys.path.insert(0, str(ROOT))
     # WhiteNoise warns that collectstatic never ran: irrelevant to these figures.
@@ -349,13 +334,7 @@ def main() -> None:
         connection.close()
     finally:
         if not args.keep_db:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    [scratch],
-                )
-                conn.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+            scratch_drop(scratch)
     sys.exit(0 if ok else 1)
 
 
