@@ -6,6 +6,7 @@ which the asyncio tests of test_security.py cannot share.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -39,6 +40,8 @@ def test_chromium_reports_no_csp_violation_while_htmx_and_the_websocket_work(
         " console.error('CSP-VIOLATION ' + e.violatedDirective + ' ' + e.blockedURI); });"
     )
     page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
 
     response = page.goto(f"{live_web}/login/")
     assert response is not None
@@ -52,6 +55,7 @@ def test_chromium_reports_no_csp_violation_while_htmx_and_the_websocket_work(
     # htmx runs: the filter form swaps the table body in place (no page load).
     page.evaluate("document.getElementById('dash-body').dataset.before = 'swap'")
     page.evaluate("window.__sameDocument = true")
+    sockets_before = len(sockets)
     with page.expect_response(lambda r: "namespace=no-such-namespace" in r.url) as swap:
         page.fill("input[name=namespace]", "no-such-namespace")
         page.click("button.f-apply")
@@ -60,8 +64,15 @@ def test_chromium_reports_no_csp_violation_while_htmx_and_the_websocket_work(
     page.wait_for_selector("#dash-body:not([data-before])", state="attached")
     assert page.evaluate("window.__sameDocument") is True
     assert "namespace=no-such-namespace" in page.url
-    # The swapped-in body opens its own socket; it must connect too.
-    page.wait_for_selector("#live-indicator:not([data-state=connected])", timeout=5_000)
+    # The swapped-in body opens its own socket (seen by the browser, not inferred from the
+    # indicator's brief "connecting" state, which a fast reconnect can skip); it must connect.
+    page.wait_for_selector("#live-indicator[data-state=connected]", timeout=15_000)
+    deadline = time.monotonic() + 15
+    while len(sockets) <= sockets_before and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(sockets) > sockets_before, "the swapped-in body opened no WebSocket"
+    assert "/ws/dashboard/" in sockets[-1].url
+    assert "namespace=no-such-namespace" in sockets[-1].url
     page.wait_for_selector("#live-indicator[data-state=connected]", timeout=15_000)
     page.screenshot(path=str(artifacts_dir / "csp-dashboard.png"), full_page=True)
     page.close()
