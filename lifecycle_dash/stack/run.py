@@ -117,22 +117,24 @@ def _commands(host: str, port: int, with_simulator: bool) -> list[tuple[str, lis
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         # A stale file from the last run must not be mistaken for this run's server.
         kubeconfig.unlink(missing_ok=True)
-        commands.append(
-            (
-                "kubesim",
-                _manage(
-                    "kubesim",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    os.environ.get("KUBESIM_PORT", "0"),
-                    "--kubeconfig-out",
-                    str(kubeconfig),
-                    "--scenario",
-                    os.environ.get("KUBESIM_SCENARIO", "demo"),
-                ),
-            )
-        )
+        simulator = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            os.environ.get("KUBESIM_PORT", "0"),
+            "--kubeconfig-out",
+            str(kubeconfig),
+            "--scenario",
+            os.environ.get("KUBESIM_SCENARIO", "demo"),
+            "--speed",
+            os.environ.get("KUBESIM_SPEED", "1"),
+        ]
+        # The truth log (every deletion, kill and restart as it happened) lets a soak check
+        # prove that what the simulator deleted is still in the database.
+        truth_out = os.environ.get("KUBESIM_TRUTH_OUT", "")
+        if truth_out:
+            simulator += ["--truth-out", truth_out]
+        commands.append(("kubesim", _manage("kubesim", *simulator)))
     return commands
 
 
