@@ -53,7 +53,7 @@ from typing import Any, Protocol
 import orjson
 from django.db import connection, transaction
 
-from lifecycle_dash.ingest import partitions, writer
+from lifecycle_dash.ingest import flushstats, partitions, writer
 from lifecycle_dash.ingest.models import Pod, Resource, WatchStream
 from lifecycle_dash.ingest.publish import PodPublisher, get_publisher, pod_message
 from lifecycle_dash.ingest.snapshots import SpecMemo, snapshot_document, snapshot_from_document
@@ -335,6 +335,12 @@ class _BaseProcessor:
                 connection.close_if_unusable_or_obsolete()
             raise
         self._committed(rv, checkpoint_at)
+        flushstats.observe_flush(
+            cluster=self.cluster_name,
+            resource=self.resource,
+            seconds=time.monotonic() - started,
+            events=events,
+        )
         published = 0
         if messages:
             publisher = self._publisher if self._publisher is not None else get_publisher()

@@ -2,11 +2,14 @@
 
 A custom collector on its own registry, so nothing is kept in memory between scrapes except
 the per-process WebSocket gauge, and every scrape costs a bounded number of round trips:
-one query over WatchStream (one row per cluster and resource), one LLEN per queue and one
-SCAN + MGET over the worker heartbeats.
+one query over WatchStream (one row per cluster and resource), one pipelined HGETALL for the
+streams' flush histograms (written by the watch workers, ``ingest.flushstats``), one
+pipelined LLEN over the queues (with Celery's priority sub-queues) and one SCAN + MGET over
+the worker heartbeats.
 
-Not exported because nothing records it: batch/flush duration. The ingest returns it in
-`FlushResult.seconds` but does not store it; `last_flush_timestamp_seconds` is what exists.
+For dashboards: ``rate(lifecycle_dash_ingest_events_total[1m])`` is events/s per stream,
+``histogram_quantile(0.99, rate(lifecycle_dash_ingest_flush_duration_seconds_bucket[5m]))``
+the batch latency.
 """
 
 from __future__ import annotations
@@ -24,9 +27,15 @@ from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from lifecycle_dash.ingest.flushstats import read_flush_stats
 from lifecycle_dash.live.connections import open_websockets
 from lifecycle_dash.stack.health import REQUIRED_QUEUES
 from lifecycle_dash.stack.heartbeat import live_workers
@@ -38,6 +47,16 @@ PREFIX = "lifecycle_dash"
 # Open WebSockets are counted by the consumers themselves (live.connections).
 
 
+# kombu's Redis transport keeps a queue's prioritised messages in sibling lists
+# ("watch\x06\x163", ...); the plain key alone would under-count a queue with priorities.
+_PRIORITY_SEPARATOR = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+
+
+def _queue_keys(queue: str) -> list[str]:
+    return [queue, *(f"{queue}{_PRIORITY_SEPARATOR}{step}" for step in _PRIORITY_STEPS)]
+
+
 # --- the collector ---------------------------------------------------------------------------
 
 _STREAM_LABELS = ["cluster", "resource"]
@@ -45,11 +64,13 @@ _STREAM_LABELS = ["cluster", "resource"]
 
 class DashCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        yield from self._streams()
+        streams: list[tuple[str, str]] = []
+        yield from self._streams(streams)
+        yield from self._flushes(streams)
         yield from self._websockets()
         yield from self._celery()
 
-    def _streams(self) -> Iterator[Metric]:
+    def _streams(self, seen: list[tuple[str, str]]) -> Iterator[Metric]:
         from lifecycle_dash.ingest.health import stream_health
 
         up = GaugeMetricFamily(
@@ -103,6 +124,7 @@ class DashCollector(Collector):
         )
         for stream in streams:
             labels = [str(stream["cluster"]), str(stream["resource"])]
+            seen.append((labels[0], labels[1]))
             rate.add_metric(labels, float(stream["events_per_second"] or 0.0))
             total.add_metric(labels, float(stream["events_total"]))
             relists.add_metric(labels, float(stream["relists_total"]))
@@ -117,6 +139,31 @@ class DashCollector(Collector):
                 at = datetime.fromisoformat(str(stream["last_error_at"]))
                 last_error.add_metric(labels, at.timestamp())
         yield from (rate, total, lag, relists, bad, status, last_error)
+
+    def _flushes(self, streams: list[tuple[str, str]]) -> Iterator[Metric]:
+        duration = HistogramMetricFamily(
+            f"{PREFIX}_ingest_flush_duration_seconds",
+            "Seconds per committed ingest batch (one transaction: rows, checkpoint, commit).",
+            labels=_STREAM_LABELS,
+        )
+        size = HistogramMetricFamily(
+            f"{PREFIX}_ingest_flush_events",
+            "Watch events per committed ingest batch.",
+            labels=_STREAM_LABELS,
+        )
+        try:
+            client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+            )
+            figures = read_flush_stats(client, streams)
+        except redis.RedisError as exc:
+            # lifecycle_dash_redis_up (below) says so; the rest of the scrape still answers.
+            logger.warning("metrics: cannot read flush timings: %s", exc)
+            return
+        for (cluster, resource), stats in figures.items():
+            duration.add_metric([cluster, resource], stats.duration_buckets, stats.duration_sum)
+            size.add_metric([cluster, resource], stats.event_buckets, stats.event_sum)
+        yield from (duration, size)
 
     def _websockets(self) -> Iterator[Metric]:
         gauge = GaugeMetricFamily(
@@ -151,8 +198,10 @@ class DashCollector(Collector):
             )
             with client.pipeline(transaction=False) as pipe:
                 for queue in REQUIRED_QUEUES:
-                    pipe.llen(queue)
-                lengths = pipe.execute()
+                    for key in _queue_keys(queue):
+                        pipe.llen(key)
+                answers = iter(pipe.execute())
+            lengths = [sum(next(answers) for _ in _queue_keys(q)) for q in REQUIRED_QUEUES]
             live = live_workers(redis_url=settings.REDIS_URL)
         except redis.RedisError as exc:
             logger.warning("metrics: cannot read Redis: %s", exc)
