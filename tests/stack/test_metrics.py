@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -203,3 +204,94 @@ def test_signed_in_users_need_staff_status(metrics_redis):
     user.is_staff = True
     user.save()
     assert client.get("/metrics").status_code == 200
+
+
+# --- figures from a real watch worker ---------------------------------------------------------
+
+
+def _family(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> tuple[dict[str, float], float, float]:
+    """``{le: value}`` of one histogram's buckets, plus its _sum and _count."""
+    wanted = _labels(**labels)
+    buckets = {
+        dict(key[1])["le"]: value
+        for key, value in samples.items()
+        if key[0] == f"{name}_bucket"
+        and tuple(item for item in key[1] if item[0] != "le") == wanted
+    }
+    return buckets, samples[(f"{name}_sum", wanted)], samples[(f"{name}_count", wanted)]
+
+
+LABELS = {"cluster": "churning", "resource": "pods"}
+
+
+def _watch_and_scrape_live(env: dict[str, str], pods: Any) -> float:
+    from tests.ingest.watch.conftest import beat_command
+    from tests.support.processes import celery_worker_command, running, wait_until
+
+    with (
+        running(celery_worker_command("watch", "metrics@%h"), env=env, name="metrics-watch"),
+        running(
+            beat_command(5.0, {"slice_seconds": 3.0, "read_timeout": 5.0}),
+            env=env,
+            name="metrics-beat",
+        ),
+    ):
+        assert wait_until(lambda: pods.get().events_total > 1000, timeout=60), (
+            "the worker committed no churn"
+        )
+        # Several flushes later, the worker's pusher has sent its figures.
+        time.sleep(3)
+        live = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
+        buckets, seconds, flushes = _family(
+            live, "lifecycle_dash_ingest_flush_duration_seconds", **LABELS
+        )
+        assert flushes >= 2
+        assert 0 < seconds < 60 * flushes
+        values = [buckets[le] for le in sorted(buckets, key=float)]
+        assert values == sorted(values), "buckets must be cumulative"
+        assert buckets["+Inf"] == flushes
+        key = _labels(**LABELS)
+        assert 0 <= live[("lifecycle_dash_ingest_lag_seconds", key)] < 30
+        assert live[("lifecycle_dash_ingest_events_total", key)] > 1000
+        assert live[("lifecycle_dash_celery_workers", (("queue", "watch"),))] == 1
+        return flushes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_batch_latency_events_and_lag_come_from_a_real_watch_worker(
+    tmp_path: Any, stack_env: dict[str, str], settings: Any
+) -> None:
+    """The simulator churns pods, a Celery watch worker ingests them; /metrics (this process,
+    as the web process would) shows the worker's flush histograms next to the stream's row."""
+    from lifecycle_dash.ingest import supervisor
+    from tests.ingest.watch.conftest import make_cluster, redis_command
+    from tests.ingest.watch.sim import Simulator
+    from tests.support.processes import free_port, port_open, running, wait_until
+
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    env = {**stack_env, "REDIS_URL": url}
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
+    settings.METRICS_TOKEN = TOKEN
+    simulator = Simulator(
+        tmp_path, scenario="scale", extra=["--set", "pods=300", "--set", "churn=300"]
+    )
+    try:
+        cluster = make_cluster(simulator, name="churning")
+        supervisor.streams_ensure()
+        pods = WatchStream.objects.filter(cluster=cluster, resource="pods")
+        with running(redis_command(port), env=env, name=f"metrics-redis-{port}"):
+            assert wait_until(lambda: port_open(port), timeout=10)
+            flushes = _watch_and_scrape_live(env, pods)
+            # Stopped: every committed flush was pushed on the way out, so the batch sizes
+            # add up to exactly the events the stream's row counted.
+            settled = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
+            _, events, after = _family(settled, "lifecycle_dash_ingest_flush_events", **LABELS)
+            assert after >= flushes
+            assert events == pods.get().events_total
+    finally:
+        simulator.stop()
