@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "lifecycle_dash.ingest",
     "lifecycle_dash.live",
     "lifecycle_dash.web",
+    "lifecycle_dash.access",
 ]
 
 MIDDLEWARE = [
@@ -285,6 +286,11 @@ SECURE_PROXY_SSL_HEADER = (
 
 # /metrics: staff sessions, or `Authorization: Bearer <METRICS_TOKEN>` when this is set.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Who sees which pods (lifecycle_dash/access): on = superusers and grants only; off = every
+# signed-in user sees everything; auto = on once the first grant exists.
+ACCESS_CONTROL = env_str("ACCESS_CONTROL", "auto").strip().lower()
+if ACCESS_CONTROL not in {"auto", "on", "off"}:
+    raise ImproperlyConfigured(f"ACCESS_CONTROL={ACCESS_CONTROL!r} must be auto, on or off")
 # Failed sign-ins per username and client address before 429, and the window in seconds.
 LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 5, minimum=1)
 LOGIN_THROTTLE_SECONDS = env_int("LOGIN_THROTTLE_SECONDS", 300, minimum=1)

@@ -12,6 +12,13 @@
   per ``COALESCE_SECONDS``), re-read in ONE query
   (``database_sync_to_async``), filtered, and sent as ONE frame of out-of-band swaps.
 
+Access: the viewer's scope (``live.access``) is part of the connection's filter, computed at
+connect and re-checked every ``RECHECK_SECONDS`` (a change closes with 4403; the browser
+reconnects). A message about a pod outside the scope is dropped on its own fields (cluster
+and namespace) before any query, and the re-read applies the scope again, so such a pod is
+never read nor rendered for this connection. A viewer limited to some clusters joins only
+their groups.
+
 Cheap per connection: one group, an in-memory prefilter, at most one pod query per batch and
 a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.
 """
@@ -29,6 +36,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from lifecycle_dash.live.access import connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.connections import websocket_closed, websocket_opened
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.render import PageWindow, render_frame
@@ -58,6 +66,14 @@ def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
     """False only when the message's own fields prove the pod fails the filter."""
     if fields.get("deleted") is True and not pod_filter.include_deleted:
         return False
+    cluster, namespace = fields.get("cluster"), fields.get("namespace")
+    if (
+        not pod_filter.access.everything
+        and isinstance(cluster, str)
+        and isinstance(namespace, str)
+        and not pod_filter.access.allows(cluster=cluster, namespace=namespace)
+    ):
+        return False
     for name, wanted in (
         ("cluster", pod_filter.cluster),
         ("namespace", pod_filter.namespace),
@@ -76,8 +92,18 @@ def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
     return True
 
 
+def _groups(pod_filter: PodFilter) -> list[str]:
+    if pod_filter.cluster:
+        return [cluster_group(pod_filter.cluster)]
+    clusters = pod_filter.access.cluster_names
+    if clusters is not None:
+        return [cluster_group(name) for name in sorted(clusters)]
+    return [all_pods_group()]
+
+
 class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
-    group: str | None = None
+    groups_joined: tuple[str, ...] = ()
+    rechecker: asyncio.Task[None] | None = None
     window: PageWindow | None = None
     last_flush: float = 0.0
     counter: asyncio.Task[None] | None = None
@@ -93,13 +119,17 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except FilterError:
             await self.close(code=4400)
             return
+        access = await connection_scope(user)
+        pod_filter = pod_filter.with_access(access)
         self.pending: set[str] = set()
         self.flusher: asyncio.Task[None] | None = None
         self.window = PageWindow(pod_filter)
-        self.group = cluster_group(pod_filter.cluster) if pod_filter.cluster else all_pods_group()
+        self.groups_joined = tuple(_groups(pod_filter))
         # Join before reading the page: a change between the two is then re-read, not lost.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         websocket_opened("dashboard")
         self.counted = True
         frame = await database_sync_to_async(self._initial_frame)()
@@ -115,8 +145,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
             websocket_closed("dashboard")
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await stop_recheck(self.rechecker)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
         for task in (getattr(self, "flusher", None), self.counter):
             if task is not None:
                 task.cancel()

@@ -216,9 +216,9 @@ def _cursor_sort_key(key: tuple[Any, ...], pk: int, pod_filter: PodFilter) -> tu
 
 
 def _counts_key(pod_filter: PodFilter) -> tuple[Any, ...]:
-    return tuple(
-        sorted((k, v) for k, v in pod_filter.params if k not in ("sort", "limit", "status"))
-    )
+    # The viewer's scope is part of the key: two viewers of one filter may see other pods.
+    params = sorted((k, v) for k, v in pod_filter.params if k not in ("sort", "limit", "status"))
+    return (pod_filter.access, *params)
 
 
 def _collapse(ops: list[Op]) -> list[Op]:
@@ -239,7 +239,11 @@ def _collapse(ops: list[Op]) -> list[Op]:
 def render_frame(ops: list[Op], *, counts: StatusCounts | None, pod_filter: PodFilter) -> str:
     if not ops and counts is None:
         return ""
-    context: dict[str, Any] = {"ops": ops, "counts_oob": counts is not None}
+    context: dict[str, Any] = {
+        "ops": ops,
+        "counts_oob": counts is not None,
+        "no_access": pod_filter.access.nothing,
+    }
     if counts is not None:
         context.update(counts_context(counts, pod_filter=pod_filter))
     return render_to_string("web/dashboard.html#frame", context)

@@ -5,7 +5,9 @@ coalesced (one render per ``COALESCE_SECONDS`` window, always trailing, so the l
 sent) and rendered with the same partials as the page (``views_pod.render_live_fragments``);
 htmx's ws extension swaps each fragment by its id. The zoom window comes from the connect
 URL's query string (``?from=...&to=...``) and is re-read at every render, so a relative window
-(``-15m``) keeps sliding. Anonymous connections are refused (close code 4401).
+(``-15m``) keeps sliding. Anonymous connections are refused (close code 4401), and so is a pod
+outside the viewer's namespaces (4403, also for an unknown uid unless the viewer sees every
+namespace: the answer must not tell which uids exist); the scope is re-checked while open.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
+from lifecycle_dash.access.scope import AccessScope
+from lifecycle_dash.live.access import FORBIDDEN, connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.connections import websocket_closed, websocket_opened
 from lifecycle_dash.live.groups import pod_group
+from lifecycle_dash.web.selectors_pod import pod_get
 from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
 
 __all__ = ["TimelineConsumer"]
@@ -37,11 +42,19 @@ def _render(uid: str, params: dict[str, str]) -> str | None:
     return render_live_fragments(uid=uid, window=window, now=now)
 
 
+def _may_watch(uid: str, access: AccessScope) -> bool:
+    pod = pod_get(uid=uid)
+    if pod is None:
+        return access.everything
+    return access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace)
+
+
 class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     uid: str = ""
     group: str = ""
     params: dict[str, str]
     _pending: asyncio.Task[None] | None = None
+    rechecker: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -56,15 +69,21 @@ class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except InvalidParameter:
             await self.close(code=4400)
             return
+        access = await connection_scope(user)
+        if not await database_sync_to_async(_may_watch)(self.uid, access):
+            await self.close(code=FORBIDDEN)
+            return
         self.group = pod_group(self.uid)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         websocket_opened("timeline")
         self.counted = True
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
             websocket_closed("timeline")
+        await stop_recheck(self.rechecker)
         if self._pending is not None:
             self._pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -35,6 +35,8 @@ from urllib.parse import urlencode
 
 import orjson
 
+from lifecycle_dash.access.scope import EVERYTHING, AccessScope
+
 __all__ = [
     "DEFAULT_LIMIT",
     "FILTER_PARAMETERS",
@@ -148,6 +150,9 @@ class PodFilter:
     include_deleted: bool = False
     after: Cursor | None = None
     limit: int = DEFAULT_LIMIT
+    # Who is looking: every selector taking this filter reads only what the scope reaches.
+    # Views set it from the request (``with_access``); not a query parameter.
+    access: AccessScope = EVERYTHING
     # Parameters as given (normalised), for links and the WebSocket URL.
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -176,6 +181,9 @@ class PodFilter:
 
     def without_cursor(self) -> PodFilter:
         return replace(self, after=None)
+
+    def with_access(self, access: AccessScope) -> PodFilter:
+        return replace(self, access=access)
 
 
 def _one(params: Mapping[str, Any], name: str) -> str:

@@ -9,6 +9,10 @@ queries (pinned in tests/web/test_dashboard_queries.py):
 * ``recent_problems``     3 queries (problem pods, SIGKILL/OOM terminations, problem events)
 * ``cluster_names``       1 query
 
+Access: the filter carries the viewer's ``AccessScope``; ``pod_queryset`` ANDs its predicate
+into every pod query, ``pod_matches`` applies it in memory, and ``recent_problems`` and
+``cluster_names`` take it too, so nothing outside the viewer's namespaces is read.
+
 Keyset pagination: each sort is a total order ending in ``id``, compared as a row value
 (``(a, b, id) > (...)``), which PostgreSQL answers from the matching index; OFFSET would read
 and discard every earlier row, which is what makes deep pages slow at 150,000 pods.
@@ -22,10 +26,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, DateTimeField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
+from lifecycle_dash.access.scope import EVERYTHING, AccessScope
 from lifecycle_dash.ingest.models import Cluster, Pod, PodEvent, TerminationRecord
 from lifecycle_dash.web.filters import Cursor, FilterError, LabelOp, PodFilter, Sort
 
@@ -161,6 +175,8 @@ def pod_queryset(
         pods = pods.filter(Q(deleted_at__isnull=True) | Q(deleted_at__gte=now - DELETED_WINDOW))
     else:
         pods = pods.filter(deleted_at__isnull=True)
+    if not pod_filter.access.everything:
+        pods = pods.filter(pod_filter.access.pod_q())
     if pod_filter.cluster:
         pods = pods.filter(cluster__name=pod_filter.cluster)
     if pod_filter.namespace:
@@ -268,7 +284,7 @@ def pod_page(*, pod_filter: PodFilter, now: datetime) -> PodPage:
 
 
 def _unfiltered(pod_filter: PodFilter) -> bool:
-    return not any(
+    return pod_filter.access.everything and not any(
         (
             pod_filter.cluster,
             pod_filter.namespace,
@@ -343,6 +359,8 @@ def pod_matches(*, pod: Pod, pod_filter: PodFilter, now: datetime) -> bool:
         not pod_filter.include_deleted or pod.deleted_at < now - DELETED_WINDOW
     ):
         return False
+    if not pod_filter.access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace):
+        return False
     checks = (
         (pod_filter.cluster, pod.cluster.name),
         (pod_filter.namespace, pod.namespace),
@@ -364,8 +382,10 @@ def pod_matches(*, pod: Pod, pod_filter: PodFilter, now: datetime) -> bool:
     return True
 
 
-def cluster_names() -> list[str]:
-    return list(Cluster.objects.order_by("name").values_list("name", flat=True))
+def cluster_names(*, access: AccessScope = EVERYTHING) -> list[str]:
+    """The clusters the viewer may choose from (none for a viewer without any grant)."""
+    clusters = Cluster.objects.filter(access.cluster_q(cluster_field="id"))
+    return list(clusters.order_by("name").values_list("name", flat=True))
 
 
 _STATUS_KIND = {
@@ -389,8 +409,14 @@ _EVENT_KIND = {
 }
 
 
-def recent_problems(*, now: datetime, cluster: str = "", limit: int = 12) -> list[Problem]:
-    """Crash loops, OOM kills, SIGKILLs, failed scheduling, image pulls, evictions (3 queries)."""
+def recent_problems(
+    *, now: datetime, cluster: str = "", limit: int = 12, access: AccessScope = EVERYTHING
+) -> list[Problem]:
+    """Crash loops, OOM kills, SIGKILLs, failed scheduling, image pulls, evictions (3 queries).
+
+    Only pods the viewer's ``access`` reaches: termination records carry no namespace, so
+    they are kept when their pod's row is in the scope.
+    """
     since = now - PROBLEMS_WINDOW
     problems: dict[tuple[str, str], Problem] = {}
 
@@ -399,6 +425,8 @@ def recent_problems(*, now: datetime, cluster: str = "", limit: int = 12) -> lis
     pods = Pod.objects.filter(status__in=PROBLEM_STATUSES, deleted_at__isnull=True)
     if cluster:
         pods = pods.filter(cluster__name=cluster)
+    if not access.everything:
+        pods = pods.filter(access.pod_q())
     for row in pods.order_by("-last_observed_at").values(
         "uid", "cluster__name", "namespace", "name", "status", "restarts", "last_observed_at"
     )[:limit]:
@@ -421,6 +449,11 @@ def recent_problems(*, now: datetime, cluster: str = "", limit: int = 12) -> lis
     )
     if cluster:
         terminations = terminations.filter(cluster__name=cluster)
+    if not access.everything:
+        reachable = Pod.objects.filter(
+            access.pod_q(), uid=OuterRef("pod_uid"), cluster_id=OuterRef("cluster_id")
+        )
+        terminations = terminations.filter(Exists(reachable))
     pod_names = Pod.objects.filter(uid=OuterRef("pod_uid"), cluster_id=OuterRef("cluster_id"))
     for record in (
         terminations.order_by("-started_at")
@@ -457,6 +490,8 @@ def recent_problems(*, now: datetime, cluster: str = "", limit: int = 12) -> lis
     )
     if cluster:
         events = events.filter(cluster__name=cluster)
+    if not access.everything:
+        events = events.filter(access.pod_q(namespace_field="pod_namespace"))
     for event in events.order_by("-last_received_at").values(
         "pod_uid",
         "cluster__name",

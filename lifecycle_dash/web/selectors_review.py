@@ -220,7 +220,10 @@ def history_pods(query: ReviewQuery, *, alive_at: datetime) -> QuerySet[Pod]:
 
 def _narrowed(query: ReviewQuery) -> bool:
     f = query.pod_filter
-    return bool(f.namespace or f.selector or f.owner_name or f.owner_kind)
+    # A viewer limited to some namespaces narrows like a namespace filter does.
+    return bool(
+        f.namespace or f.selector or f.owner_name or f.owner_kind or not f.access.everything
+    )
 
 
 def _scope(rows: QuerySet[Any], query: ReviewQuery, *, uid_field: str = "pod_uid") -> QuerySet[Any]:
@@ -379,6 +382,8 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     gap_rows = ObservationGap.objects.filter(started_at__lte=end, ended_at__gte=start)
     if query.pod_filter.cluster:
         gap_rows = gap_rows.filter(cluster__name=query.pod_filter.cluster)
+    if not query.pod_filter.access.everything:
+        gap_rows = gap_rows.filter(query.pod_filter.access.cluster_q())
     gaps = [
         Gap(*row)
         for row in gap_rows.order_by("started_at").values_list(

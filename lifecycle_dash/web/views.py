@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
+from lifecycle_dash.access.selectors import request_access_scope
 from lifecycle_dash.web.filters import (
     PHASES,
     FilterError,
@@ -112,6 +113,8 @@ def dashboard_context(*, pod_filter: PodFilter, now: datetime) -> dict[str, Any]
         "sort_label": next(text for sort, _, text, _, _ in _SORTS if sort is pod_filter.sort),
         "phases": PHASES,
         "now": now,
+        # A viewer without any grant sees an empty dashboard that says why.
+        "no_access": pod_filter.access.nothing,
     }
 
 
@@ -128,10 +131,13 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         pod_filter = parse_pod_filter(request.GET)
     except FilterError as error:
         return filter_error_response(request, error)
+    access = request_access_scope(request)
+    pod_filter = pod_filter.with_access(access)
 
     fragment = _FRAGMENTS.get(request.htmx.target or "") if request.htmx else None
     if fragment == "problems":
-        context = {"problems": recent_problems(now=now, cluster=pod_filter.cluster), "now": now}
+        problems = recent_problems(now=now, cluster=pod_filter.cluster, access=access)
+        context = {"problems": problems, "now": now}
         return render(request, "web/dashboard.html#problems", context)
     try:
         context = dashboard_context(pod_filter=pod_filter, now=now)
@@ -144,6 +150,6 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             query = _ws_query(pod_filter)
             response = push_url(response, f"{request.path}?{query}" if query else request.path)
         return response
-    context["clusters"] = cluster_names()
-    context["problems"] = recent_problems(now=now, cluster=pod_filter.cluster)
+    context["clusters"] = cluster_names(access=access)
+    context["problems"] = recent_problems(now=now, cluster=pod_filter.cluster, access=access)
     return render(request, "web/dashboard.html", context)

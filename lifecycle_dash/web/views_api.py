@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from lifecycle_dash.access.scope import AccessScope
+from lifecycle_dash.access.selectors import request_access_scope
 from lifecycle_dash.ingest import models as m
 from lifecycle_dash.web import selectors, selectors_pod
 from lifecycle_dash.web.api_auth import ApiError, api_view
@@ -46,9 +48,10 @@ def _reject_unknown(request: HttpRequest, allowed: frozenset[str]) -> None:
             raise ApiError(400, f"unknown parameter {name!r}", parameter=name)
 
 
-def _pod(uid: str) -> m.Pod:
+def _pod(uid: str, access: AccessScope) -> m.Pod:
     pod = selectors_pod.pod_get(uid=uid)
-    if pod is None:
+    # Outside the caller's namespaces: the same 404 as a pod that does not exist.
+    if pod is None or not access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace):
         raise ApiError(404, f"no pod with uid {uid!r} is retained")
     return pod
 
@@ -58,7 +61,7 @@ def api_pods(request: HttpRequest) -> HttpResponse:
     _reject_unknown(request, _POD_LIST_PARAMETERS)
     now = timezone.now()
     try:
-        pod_filter = parse_pod_filter(request.GET)
+        pod_filter = parse_pod_filter(request.GET).with_access(request_access_scope(request))
         page = selectors.pod_page(pod_filter=pod_filter, now=now)
     except FilterError as error:
         raise ApiError(
@@ -81,7 +84,7 @@ def api_pods(request: HttpRequest) -> HttpResponse:
 def api_pod(request: HttpRequest, uid: str) -> HttpResponse:
     _reject_unknown(request, frozenset())
     now = timezone.now()
-    pod = _pod(uid)
+    pod = _pod(uid, request_access_scope(request))
     timeline = selectors_pod.pod_timeline(pod=pod, now=now)
     return json_response(pod_detail_json(timeline.header, timeline, now=now))
 
@@ -94,7 +97,7 @@ def api_pod_timeline(request: HttpRequest, uid: str) -> HttpResponse:
         window = parse_window(request.GET, now=now)
     except InvalidParameter as error:
         raise ApiError(400, error.message, parameter=error.parameter) from None
-    pod = _pod(uid)
+    pod = _pod(uid, request_access_scope(request))
     timeline = selectors_pod.pod_timeline(pod=pod, now=now)
     items = timeline_items_json(timeline, start=window.start, end=window.end)
     return json_response(

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
+from lifecycle_dash.access.scope import AccessScope
+from lifecycle_dash.access.selectors import request_access_scope
 from lifecycle_dash.ingest import models as m
 from lifecycle_dash.lifecycle import format_rfc3339, parse_rfc3339
 from lifecycle_dash.web import selectors_pod
@@ -121,9 +123,10 @@ def parse_window(params: Any, *, now: datetime) -> TimeWindow:
     return TimeWindow(start, end, given)
 
 
-def _pod_or_404(uid: str) -> m.Pod:
+def _pod_or_404(uid: str, access: AccessScope) -> m.Pod:
     pod = selectors_pod.pod_get(uid=uid)
-    if pod is None:
+    # A pod outside the viewer's namespaces is answered like a pod that does not exist.
+    if pod is None or not access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace):
         raise Http404("No pod with this uid is retained.")
     return pod
 
@@ -179,7 +182,7 @@ def _render(request: HtmxHttpRequest, uid: str, partial: str | None) -> HttpResp
         window = parse_window(request.GET, now=now)
     except InvalidParameter as error:
         return _bad_request(error)
-    pod = _pod_or_404(uid)
+    pod = _pod_or_404(uid, request_access_scope(request))
     if partial == "header":
         context: dict[str, Any] = {
             "pod": pod,

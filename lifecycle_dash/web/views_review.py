@@ -6,15 +6,17 @@ htmx swaps, ``diagnoses`` loaded after the page); ``web/review_at.html`` the tab
 instant, whose rows are the dashboard's own ``row`` partial.
 
 Query budgets (pinned in tests/web/test_review_pages.py, test_timetravel.py and
-test_incidents.py), each including the session and the user: review page 10 (the 7 reads of
-``review_window`` + cluster names), diagnoses fragment at most 14 (the window again + 5
-evidence reads), time travel 5 (rows, previous/next steps, cluster names), JSON/CSV export 10
-(the window + the affected pods' transitions), Markdown export 9, incident permalink 10
-(incident + window), incident list 3. None grows with the window or the number of pods.
+test_incidents.py), each including the session, the user and the viewer's access grants:
+review page 11 (the 7 reads of ``review_window`` + cluster names), diagnoses fragment at most
+15 (the window again + 5 evidence reads), time travel 6 (rows, previous/next steps, cluster
+names), JSON/CSV export 11 (the window + the affected pods' transitions), Markdown export 10,
+incident permalink 11 (incident + window), incident list 3. None grows with the window or the
+number of pods. Every read is limited to the viewer's namespaces (``_for_viewer``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +34,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
+from lifecycle_dash.access.selectors import request_access_scope
 from lifecycle_dash.lifecycle import format_rfc3339
 from lifecycle_dash.web.api_auth import ApiError, api_view
 from lifecycle_dash.web.exports import review_csv, review_document, review_json, review_markdown
@@ -79,6 +82,12 @@ def _error(request: HttpRequest, error: FilterError, template: str = TEMPLATE) -
     return HttpResponseBadRequest(html)
 
 
+def _for_viewer(request: HttpRequest, query: ReviewQuery) -> ReviewQuery:
+    """The query limited to the viewer's namespaces (a saved incident's too)."""
+    access = request_access_scope(request)
+    return replace(query, pod_filter=query.pod_filter.with_access(access))
+
+
 def review_context(*, data: ReviewData, query: ReviewQuery) -> dict[str, Any]:
     lanes = [
         LaneInput(
@@ -115,7 +124,7 @@ def review_context(*, data: ReviewData, query: ReviewQuery) -> dict[str, Any]:
 def review(request: HtmxHttpRequest) -> HttpResponse:
     now = datetime.now(UTC)
     try:
-        query = parse_review_query(request.GET, now=now)
+        query = _for_viewer(request, parse_review_query(request.GET, now=now))
     except FilterError as error:
         return _error(request, error)
     context = review_context(data=review_window(query=query), query=query)
@@ -124,7 +133,7 @@ def review(request: HtmxHttpRequest) -> HttpResponse:
         if not request.htmx.history_restore_request:
             response = push_url(response, f"{request.path}?{context['qs']}")
         return response
-    context["clusters"] = cluster_names()
+    context["clusters"] = cluster_names(access=query.pod_filter.access)
     return render(request, TEMPLATE, context)
 
 
@@ -133,7 +142,7 @@ def review(request: HtmxHttpRequest) -> HttpResponse:
 def review_diagnoses(request: HtmxHttpRequest) -> HttpResponse:
     now = datetime.now(UTC)
     try:
-        query = parse_review_query(request.GET, now=now)
+        query = _for_viewer(request, parse_review_query(request.GET, now=now))
     except FilterError as error:
         return _error(request, error)
     data = review_window(query=query)
@@ -155,10 +164,10 @@ def review_at(request: HtmxHttpRequest) -> HttpResponse:
     now = datetime.now(UTC)
     template = "web/review_at.html"
     try:
-        query = parse_review_query(request.GET, now=now, need_at=True)
+        query = _for_viewer(request, parse_review_query(request.GET, now=now, need_at=True))
         page_filter = parse_pod_filter(
             {**dict(query.pod_filter.params), **_page_params(request)}, allow_cursor=True
-        )
+        ).with_access(query.pod_filter.access)
     except FilterError as error:
         return _error(request, error, template)
     assert query.at is not None
@@ -185,7 +194,7 @@ def review_at(request: HtmxHttpRequest) -> HttpResponse:
         "review_query": query.querystring(t=None),
         "slider_max": int(span),
         "slider_value": int(max(0.0, min(span, (query.at - query.start).total_seconds()))),
-        "clusters": cluster_names(),
+        "clusters": cluster_names(access=query.pod_filter.access),
     }
     return render(request, template, context)
 
@@ -209,7 +218,7 @@ def review_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404("unknown export format")
     now = datetime.now(UTC)
     try:
-        query = parse_review_query(request.GET, now=now)
+        query = _for_viewer(request, parse_review_query(request.GET, now=now))
     except FilterError as error:
         return _error(request, error)
     return _export(query, fmt, attachment=True)
@@ -249,7 +258,7 @@ def api_review(request: HttpRequest) -> HttpResponse:
     if fmt not in EXPORT_FORMATS:
         raise ApiError(400, "format: must be json, md or csv", parameter="format")
     try:
-        query = parse_review_query(request.GET, now=datetime.now(UTC))
+        query = _for_viewer(request, parse_review_query(request.GET, now=datetime.now(UTC)))
     except FilterError as error:
         raise ApiError(400, str(error), parameter=error.parameter) from None
     if fmt == "json" and "format" not in request.GET:
@@ -310,7 +319,7 @@ def incident_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "selector": incident.selector,
     }
     try:
-        query = parse_review_query(params, now=datetime.now(UTC))
+        query = _for_viewer(request, parse_review_query(params, now=datetime.now(UTC)))
     except FilterError as error:
         return _error(request, error)
     if request.GET.get("format") in EXPORT_FORMATS:

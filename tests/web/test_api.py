@@ -187,14 +187,14 @@ def test_pods_are_paged_with_a_next_link_and_filtered_like_the_dashboard(
         for i in range(12)
     ]
     data.feed(cluster, "pods", pods, datetime.now(UTC) - timedelta(seconds=30))
-    # Token lookup, its last-used stamp, the page.
-    with django_assert_num_queries(3):
+    # Token lookup, its last-used stamp, access grants, the page.
+    with django_assert_num_queries(4):
         first = bearer.get("/api/v1/pods", {"limit": "10"})
     body = first.json()
     validate(body, response_schema("/api/v1/pods", "200"))
     assert len(body["items"]) == 10
     assert body["next"].startswith("http://testserver/api/v1/pods?")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         second = bearer.get(body["next"]).json()
     assert len(second["items"]) == 2
     assert second["next"] is None
@@ -212,8 +212,9 @@ def test_pods_are_paged_with_a_next_link_and_filtered_like_the_dashboard(
 def test_a_pod_answer_has_kubectl_columns_termination_and_startup(
     bearer: Client, sigkilled: data.PodStory, django_assert_num_queries
 ) -> None:
-    # Token lookup + last-used stamp, pod, transitions, occurrences, events, endpoints, gaps.
-    with django_assert_num_queries(8):
+    # Token lookup + last-used stamp, access grants, pod, transitions, occurrences, events,
+    # endpoints, gaps.
+    with django_assert_num_queries(9):
         response = bearer.get(f"/api/v1/pods/{sigkilled.uid}")
     body = response.json()
     validate(body, response_schema("/api/v1/pods/{uid}", "200"))
@@ -291,7 +292,7 @@ def test_a_running_pod_has_no_termination_section(bearer: Client, cluster: Clust
 def test_the_timeline_lists_transitions_and_events_in_time_order(
     bearer: Client, sigkilled: data.PodStory, django_assert_num_queries
 ) -> None:
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = bearer.get(f"/api/v1/pods/{sigkilled.uid}/timeline")
     body = response.json()
     validate(body, response_schema("/api/v1/pods/{uid}/timeline", "200"))

@@ -67,13 +67,14 @@ def test_the_page_and_fragments_have_fixed_query_budgets(sre, django_assert_num_
     cluster = make_cluster("prod")
     for i in range(30):
         make_pod(cluster, f"web-{i:02}", status="Running" if i % 3 else "Pending")
-    # session + user, page, status counts, clusters, problems (pods, terminations, events)
-    with django_assert_num_queries(8):
+    # session + user, access grants, page, status counts, clusters, problems (pods,
+    # terminations, events)
+    with django_assert_num_queries(9):
         assert sre.get("/?sort=age").status_code == 200
-    # session + user, page, counts
-    with django_assert_num_queries(4):
-        assert sre.get("/?q=web", **HTMX_BODY).status_code == 200
+    # session + user, access grants, page, counts
     with django_assert_num_queries(5):
+        assert sre.get("/?q=web", **HTMX_BODY).status_code == 200
+    with django_assert_num_queries(6):
         assert sre.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="problems").status_code == 200
 
 

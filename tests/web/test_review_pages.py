@@ -75,8 +75,8 @@ def section(html: str, dom_id: str) -> str:
 def test_the_review_lists_each_demo_incident_under_its_cause(
     sre, cluster, played, django_assert_num_queries
 ):
-    # session, user, 7 review reads, cluster names.
-    with django_assert_num_queries(10):
+    # session, user, access grants, 7 review reads, cluster names.
+    with django_assert_num_queries(11):
         response = sre.get(f"/review/?{window(played)}")
 
     assert response.status_code == 200
@@ -98,7 +98,7 @@ def test_the_review_query_budget_does_not_grow_with_the_window(
     sre, cluster, played, django_assert_num_queries
 ):
     now = datetime.now(UTC)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         sre.get(f"/review/?from={format_rfc3339(now - timedelta(days=2))}&to=now")
 
 
@@ -149,7 +149,7 @@ def test_gaps_overlapping_the_window_are_shown(sre, cluster, played):
 def test_diagnoses_explain_the_sigkilled_workload_and_the_flapping_readiness(
     sre, cluster, played, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = sre.get(f"/review/diagnoses?{window(played)}", HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
@@ -184,8 +184,8 @@ def test_time_travel_shows_the_status_each_pod_had_then(
     }
     assert len(served) >= 8
 
-    # session, user, the rows, the steps, cluster names.
-    with django_assert_num_queries(5):
+    # session, user, access grants, the rows, the steps, cluster names.
+    with django_assert_num_queries(6):
         response = sre.get(f"/review/at/?{window(played)}&t={format_rfc3339(at)}")
 
     assert response.status_code == 200
@@ -275,16 +275,16 @@ def test_the_permalink_query_budget(sre, cluster, played, django_assert_num_quer
     incident = Incident.objects.create(
         name="x", start=played.start, end=played.end + timedelta(seconds=5)
     )
-    # session, user, incident, 7 review reads.
-    with django_assert_num_queries(10):
+    # session, user, incident, access grants, 7 review reads.
+    with django_assert_num_queries(11):
         assert sre.get(f"/incidents/{incident.pk}/").status_code == 200
 
 
 def test_the_markdown_export_names_every_affected_workload(
     sre, cluster, played, django_assert_num_queries
 ):
-    # session, user, the 7 reads of the window.
-    with django_assert_num_queries(9):
+    # session, user, access grants, the 7 reads of the window.
+    with django_assert_num_queries(10):
         response = sre.get(f"/review/export.md?{window(played)}")
 
     assert response.status_code == 200
@@ -300,7 +300,7 @@ def test_the_markdown_export_names_every_affected_workload(
 def test_the_json_and_csv_exports_carry_the_affected_pods_transitions(
     sre, cluster, played, django_assert_num_queries
 ):
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         document = orjson.loads(sre.get(f"/review/export.json?{window(played)}").content)
     rows = list(csv.DictReader(io.StringIO(sre.get(f"/review/export.csv?{window(played)}").text)))
 
@@ -325,7 +325,7 @@ def test_the_api_answers_the_grouped_causes_with_a_token(client, cluster, played
     assert body["window"]["from"] == format_rfc3339(played.start)
 
 
-@pytest.mark.parametrize(("fmt", "queries"), [("md", 9), ("csv", 10), ("json", 10)])
+@pytest.mark.parametrize(("fmt", "queries"), [("md", 10), ("csv", 11), ("json", 11)])
 def test_the_api_exports_each_format(sre, cluster, played, fmt, queries, django_assert_num_queries):
     with django_assert_num_queries(queries):
         response = sre.get(f"/api/v1/review?{window(played)}&format={fmt}")

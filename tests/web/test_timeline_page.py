@@ -13,9 +13,9 @@ from tests.web import timeline_data as data
 
 pytestmark = pytest.mark.django_db
 
-# Session + user, pod row, transitions, event occurrences, event versions, endpoint
-# observations, observation gaps.
-PAGE_QUERIES = 8
+# Session + user, access grants, pod row, transitions, event occurrences, event versions,
+# endpoint observations, observation gaps.
+PAGE_QUERIES = 9
 
 
 @pytest.fixture
@@ -93,10 +93,10 @@ def test_a_running_pod_has_no_termination_panel_but_a_startup_waterfall(
 @pytest.mark.parametrize(
     ("fragment", "section", "queries"),
     [
-        ("header", "pod-header", 3),
+        ("header", "pod-header", 4),
         ("lanes", "pod-lanes", PAGE_QUERIES),
         ("waterfalls", "pod-waterfalls", PAGE_QUERIES),
-        ("events", "pod-events", 4),
+        ("events", "pod-events", 5),
     ],
 )
 def test_each_fragment_renders_only_its_section(
