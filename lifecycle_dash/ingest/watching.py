@@ -208,7 +208,12 @@ _READ_SIZE = 256 * 1024
 def _read_chunks(
     response: urllib3.BaseHTTPResponse, out: queue.Queue[Any], closed: threading.Event
 ) -> None:
-    """Reader thread: HTTP chunks into ``out``, then ``_END`` or the exception that ended it."""
+    """Reader thread: ``(chunk, received_at)`` into ``out``, then ``_END`` or the exception.
+
+    The receive time is taken here, as the bytes arrive: the consumer may be busy flushing
+    for a while, and an event stamped when it got round to it would claim the stream was
+    complete later than it was (the start of an observation gap, the checkpoint's time).
+    """
     item: Any = _END
     try:
         chunks = (
@@ -219,9 +224,10 @@ def _read_chunks(
             else iter(lambda: response.read1(_READ_SIZE), b"")
         )
         for chunk in chunks:
+            received = (chunk, datetime.now(UTC))
             while True:
                 try:
-                    out.put(chunk, timeout=0.2)
+                    out.put(received, timeout=0.2)
                     break
                 except queue.Full:
                     if closed.is_set():
@@ -257,8 +263,9 @@ def watch_lines(
     read_timeout: float,
     tick: float,
     stop: StopSignal,
-) -> Generator[list[bytes] | None, None, None]:
-    """Complete lines of one watch, one list per chunk; ``None`` after ``tick`` s of silence.
+) -> Generator[tuple[list[bytes], datetime] | None, None, None]:
+    """Complete lines of one watch and when the chunk that completed them arrived, one list
+    per chunk; ``None`` after ``tick`` s of silence.
 
     Ends when the server ends the stream. Raises ``kube.Transient`` on connection trouble or
     a read timeout, ``kube.Gone``/``Unauthorized``/``Forbidden`` on those HTTP codes.
@@ -294,11 +301,12 @@ def watch_lines(
                 if stop.is_set():
                     return
                 raise _transient_from(chunk, read_timeout) from chunk
+            data, received_at = chunk
             if partial:
-                chunk = partial + chunk
-            lines = chunk.split(b"\n")
+                data = partial + data
+            lines = data.split(b"\n")
             partial = lines.pop()
-            yield lines
+            yield lines, received_at
     finally:
         closed.set()
         stop.attach(None)
@@ -475,9 +483,9 @@ class ListWatch:
             stop=self.stop,
         )
         try:
-            for lines in lines_of:
-                if lines:
-                    received_at = datetime.now(UTC)
+            for chunk in lines_of:
+                if chunk is not None and chunk[0]:
+                    lines, received_at = chunk
                     handled = 0
                     rv = self.resource_version
                     for line in lines:
