@@ -1,7 +1,8 @@
 """Command line: run the simulator, or send it a fault.
 
     python -m lifecycle_dash.kubesim --host 127.0.0.1 --port 0 --kubeconfig-out PATH \\
-        --scenario NAME --seed N --speed X [--truth-out FILE] [--set KEY=VALUE ...]
+        --scenario NAME --seed N --speed X [--truth-out FILE] [--changes-out FILE] \\
+        [--set KEY=VALUE ...]
     python -m lifecycle_dash.kubesim fault URL NAME [--seconds N] [--rule R] \\
         (--token T | --kubeconfig PATH)
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from lifecycle_dash.kubesim.clock import SimClock
 from lifecycle_dash.kubesim.gctuning import tune_gc
+from lifecycle_dash.kubesim.journal import ChangeJournal
 from lifecycle_dash.kubesim.kubeconfig import read_kubeconfig, write_kubeconfig
 from lifecycle_dash.kubesim.server import FAULTS, ApiServer
 from lifecycle_dash.kubesim.store import DEFAULT_HISTORY, Store
@@ -61,6 +63,11 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--truth-out", type=Path, help="write the scenario's truth log here")
+    parser.add_argument(
+        "--changes-out",
+        type=Path,
+        help="append every pod change (whole object, wall-clock time) here, as JSON lines",
+    )
     parser.add_argument("--token", help="bearer token (default: random)")
     parser.add_argument(
         "--history", type=int, default=DEFAULT_HISTORY, help="watch events kept per kind"
@@ -123,6 +130,10 @@ async def _serve(args: argparse.Namespace, fault_schedule: list[tuple[str, float
     tune_gc()
     clock = SimClock(speed=args.speed)
     store = Store(clock, history=args.history)
+    journal = None
+    if args.changes_out is not None:
+        journal = ChangeJournal(args.changes_out)
+        journal.attach(store)
     server = ApiServer(
         store,
         host=args.host,
@@ -175,6 +186,8 @@ async def _serve(args: argparse.Namespace, fault_schedule: list[tuple[str, float
         if simulation is not None:
             await simulation.stop()
         await server.stop()
+        if journal is not None:
+            journal.close()
     return 0
 
 
