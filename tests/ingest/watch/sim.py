@@ -30,7 +30,13 @@ class Simulator:
         seed: int = 7,
         extra: list[str] | None = None,
         port: int = 0,
+        journal: bool = False,
     ) -> None:
+        # The journal of every pod write (kubesim --changes-out), the truth tests compare with.
+        self.journal_path: Path | None = None
+        if journal:
+            self.journal_path = tmp_path / f"changes-{time.monotonic_ns()}.jsonl"
+            extra = [*(extra or []), "--changes-out", str(self.journal_path)]
         self.kubeconfig_path = tmp_path / f"kubeconfig-{time.monotonic_ns()}.json"
         self.log_path = tmp_path / f"kubesim-{time.monotonic_ns()}.log"
         command = [
