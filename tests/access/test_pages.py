@@ -17,7 +17,7 @@ from tests.access.world import Personas, World, leaks
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 WINDOW = "from=-15m&to=now"
-HTMX_PROBLEMS = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "problems"}
+HTMX_PROBLEMS = {"HX-Request": "true", "HX-Target": "problems"}
 
 
 def without_echo(page: str, query: str) -> str:
@@ -78,18 +78,18 @@ def test_the_cluster_choices_list_only_reachable_clusters(
 def test_recent_problems_stay_inside_the_viewers_namespaces(
     admin: Client, member: Client, outsider: Client
 ) -> None:
-    everything = html(admin.get("/", **HTMX_PROBLEMS))
+    everything = html(admin.get("/", headers=HTMX_PROBLEMS))
     for name in ("alpha-worker", "bravo-worker", "alpha-web", "bravo-pay", "stage-web"):
         assert name in everything
     problems = member.get("/").context["problems"]
     assert {p.name.split("-")[0] for p in problems} == {"alpha"}
     assert {p.kind for p in problems} >= {"crashloop", "sigkill"}
-    fragment = html(member.get("/", **HTMX_PROBLEMS))
+    fragment = html(member.get("/", headers=HTMX_PROBLEMS))
     assert "alpha-worker" in fragment
     assert "alpha-web" in fragment
     assert leaks(fragment) == []
     assert outsider.get("/").context["problems"] == []
-    assert leaks(html(outsider.get("/", **HTMX_PROBLEMS))) == []
+    assert leaks(html(outsider.get("/", headers=HTMX_PROBLEMS))) == []
 
 
 @pytest.mark.parametrize("suffix", ["", "header", "lanes", "waterfalls", "events"])
@@ -125,8 +125,8 @@ def test_the_review_page_and_its_diagnoses_are_scoped(
     admin: Client, member: Client, outsider: Client
 ) -> None:
     for path in (f"/review/?{WINDOW}", f"/review/diagnoses?{WINDOW}"):
-        headers = {"HTTP_HX_REQUEST": "true"} if "diagnoses" in path else {}
-        texts = [html(c.get(path, **headers)) for c in (admin, member, outsider)]
+        headers = {"HX-Request": "true"} if "diagnoses" in path else {}
+        texts = [html(c.get(path, headers=headers)) for c in (admin, member, outsider)]
         _assert_scoped(*texts)
 
 
