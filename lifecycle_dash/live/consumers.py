@@ -8,9 +8,10 @@
 * ``pod.changed``: messages carry ids and a few row fields, never HTML. Pods that cannot
   concern this page (a namespace/cluster/status that does not match, and not shown) are
   dropped in memory, and so are pods whose sort key (cluster/namespace/name, status or
-  restarts, from the message) lies outside the page; the rest are gathered (at most one frame
-  per ``COALESCE_SECONDS``), re-read in ONE query
-  (``database_sync_to_async``), filtered, and sent as ONE frame of out-of-band swaps.
+  restarts, from the message) lies outside the page; the rest go to the process's rounds
+  (``live.batching``): one query and one render per changed row for all dashboards of the
+  process, at most one round per ``COALESCE_SECONDS``, and ONE frame of out-of-band swaps per
+  connection.
 
 Access: the viewer's scope (``live.access``) is part of the connection's filter, computed at
 connect and re-checked every ``RECHECK_SECONDS`` (a change closes with 4403; the browser
@@ -19,14 +20,13 @@ and namespace) before any query, and the re-read applies the scope again, so suc
 never read nor rendered for this connection. A viewer limited to some clusters joins only
 their groups.
 
-Cheap per connection: one group, an in-memory prefilter, at most one pod query per batch and
-a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.
+Cheap per connection: one group, an in-memory prefilter, a share of one pod query per round
+and a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -37,18 +37,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from lifecycle_dash.live.access import connection_scope, recheck_access, stop_recheck
+from lifecycle_dash.live.batching import COALESCE_SECONDS, rounds
 from lifecycle_dash.live.connections import websocket_closed, websocket_opened
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.render import PageWindow, render_frame
 from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
 
 __all__ = ["COALESCE_SECONDS", "DashboardConsumer", "changed_pods"]
-
-log = logging.getLogger(__name__)
-
-# At most one frame per connection per COALESCE_SECONDS; a first change waits GATHER_SECONDS.
-COALESCE_SECONDS = 0.1
-GATHER_SECONDS = 0.01
 
 
 def changed_pods(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -105,7 +100,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     groups_joined: tuple[str, ...] = ()
     rechecker: asyncio.Task[None] | None = None
     window: PageWindow | None = None
-    last_flush: float = 0.0
     counter: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -121,8 +115,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         access = await connection_scope(user)
         pod_filter = pod_filter.with_access(access)
-        self.pending: set[str] = set()
-        self.flusher: asyncio.Task[None] | None = None
         self.window = PageWindow(pod_filter)
         self.groups_joined = tuple(_groups(pod_filter))
         # Join before reading the page: a change between the two is then re-read, not lost.
@@ -148,67 +140,51 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await stop_recheck(self.rechecker)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        for task in (getattr(self, "flusher", None), self.counter):
-            if task is not None:
-                task.cancel()
+        rounds().discard(self)
+        if self.counter is not None:
+            self.counter.cancel()
 
     async def pod_changed(self, event: dict[str, Any]) -> None:
         window = self.window
         if window is None:
             return
         shown = window.uids
+        wanted: set[str] = set()
         for fields in changed_pods(event):
             uid = str(fields["uid"])
             if uid in shown or (
                 _may_concern(fields, window.pod_filter) and window.may_show(fields)
             ):
-                self.pending.add(uid)
-        if self.pending and self.flusher is None:
-            self.flusher = asyncio.create_task(self._flush_later())
+                wanted.add(uid)
+        rounds().add(self, wanted)
+
+    async def send_frame(self, frame: str) -> None:
+        await self.send(text_data=frame)
+
+    def round_done(self) -> None:
+        """After this connection's frame of a round: counts a throttled batch skipped are owed."""
+        window = self.window
+        if window is not None and window.counts_owed and self.counter is None:
+            self.counter = asyncio.create_task(self._send_owed_counts())
 
     async def _send_owed_counts(self) -> None:
         """After a burst, the counts catch up once their interval has passed."""
         window = self.window
         if window is None:
             return
-        await asyncio.sleep(max(0.0, window.counts_due_at - time.monotonic()))
-        if self.pending or self.flusher is not None:
-            return  # the next batch carries them
-        frame = await database_sync_to_async(self._owed_counts_frame)()
-        if frame:
-            await self.send(text_data=frame)
+        try:
+            await asyncio.sleep(max(0.0, window.counts_due_at - time.monotonic()))
+            if rounds().waiting(self):
+                return  # the next batch carries them
+            frame = await database_sync_to_async(self._owed_counts_frame)()
+            if frame:
+                await self.send(text_data=frame)
+        finally:
+            self.counter = None
 
     def _owed_counts_frame(self) -> str:
         assert self.window is not None
         return self.window.owed_counts_frame(now=datetime.now(UTC))
-
-    async def _flush_later(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self.pending:
-                # The first change after a quiet spell goes out almost at once (the messages of
-                # one ingest commit arrive together); under churn, one frame per window.
-                await asyncio.sleep(
-                    max(GATHER_SECONDS, self.last_flush + COALESCE_SECONDS - loop.time())
-                )
-                uids, self.pending = self.pending, set()
-                self.last_flush = loop.time()
-                frame = await database_sync_to_async(self._batch_frame)(uids)
-                if frame:
-                    await self.send(text_data=frame)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # One bad batch must not end the connection's updates; the next batch retries.
-            log.exception("dashboard batch failed")
-        finally:
-            self.flusher = None
-        if self.window is not None and self.window.counts_owed and not self.pending:
-            self.counter = asyncio.create_task(self._send_owed_counts())
-
-    def _batch_frame(self, uids: set[str]) -> str:
-        assert self.window is not None
-        return self.window.batch(uids, now=datetime.now(UTC))
 
 
 class _QueryLists(dict[str, list[str]]):

@@ -14,6 +14,7 @@ Everything here is synchronous and is called from the consumer through
 from __future__ import annotations
 
 import bisect
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,9 @@ from lifecycle_dash.web.selectors import (
     pods_by_uid,
 )
 
-__all__ = ["COUNTS_INTERVAL", "Op", "PageWindow", "render_frame"]
+__all__ = ["COUNTS_INTERVAL", "Op", "PageWindow", "Round", "batch_frames", "render_frame"]
+
+log = logging.getLogger(__name__)
 
 # Counts are one GROUP BY over the filter: refreshed at most this often per filter per process,
 # however many dashboards and batches there are.
@@ -118,7 +121,9 @@ class PageWindow:
             return False
         return self.upper is None or key <= self.upper
 
-    def apply(self, pods: list[Pod], gone: set[str], *, now: datetime) -> list[Op]:
+    def apply(
+        self, pods: list[Pod], gone: set[str], *, now: datetime, shared: Round | None = None
+    ) -> list[Op]:
         """Row operations for a batch: ``pods`` re-read, ``gone`` uids no longer in the DB."""
         ops: list[Op] = []
         limit = self.pod_filter.limit
@@ -139,7 +144,7 @@ class PageWindow:
                     ops.append(Op("delete", dom_id=row_dom_id(pod.uid)))
                 continue
             index = bisect.bisect_left(self.keys, key)
-            row = pod_row(pod, now=now)
+            row = shared.row(pod) if shared is not None else pod_row(pod, now=now)
             if was_shown and index == old_index:
                 self.keys.insert(index, key)
                 self.uids.insert(index, pod.uid)
@@ -188,15 +193,19 @@ class PageWindow:
         _counts_cache[key] = (clock, counts)
         return counts
 
-    def batch(self, uids: set[str], *, now: datetime) -> str:
-        """Re-read the changed pods (one query) and render the frame ("" if nothing shows)."""
-        pods = pods_by_uid(uids=uids)
+    def batch(self, uids: set[str], *, now: datetime, shared: Round | None = None) -> str:
+        """The frame for these changed pods ("" if nothing shows): re-read in one query, or
+        taken from ``shared``, the round that re-read every connection's pods at once."""
+        if shared is None:
+            pods = pods_by_uid(uids=uids)
+        else:
+            pods = [shared.pods[uid] for uid in uids if uid in shared.pods]
         gone = uids - {p.uid for p in pods}
-        ops = self.apply(pods, gone, now=now)
+        ops = self.apply(pods, gone, now=now, shared=shared)
         counts = self.counts(now=now) if ops or pods else None
         # Counts skipped for the interval are owed: the consumer sends them when due.
         self.counts_owed = counts is None and bool(ops or pods)
-        return render_frame(ops, counts=counts, pod_filter=self.pod_filter)
+        return render_frame(ops, counts=counts, pod_filter=self.pod_filter, shared=shared)
 
     def owed_counts_frame(self, *, now: datetime) -> str:
         """The counts a throttled batch skipped (0 or 1 query)."""
@@ -236,9 +245,66 @@ def _collapse(ops: list[Op]) -> list[Op]:
     return result
 
 
-def render_frame(ops: list[Op], *, counts: StatusCounts | None, pod_filter: PodFilter) -> str:
+@dataclass(slots=True)
+class Round:
+    """What one round of batches shares across the connections of a process: the changed pods
+    re-read once, their rows and their rendered operations (a row is the same HTML on every
+    page that shows it, so 20 dashboards cost one render, not 20)."""
+
+    now: datetime
+    pods: dict[str, Pod]
+    rows: dict[str, PodRow] = field(default_factory=dict)
+    fragments: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, uids: set[str], *, now: datetime) -> Round:
+        """One query for the pods of every connection's batch."""
+        return cls(now=now, pods={pod.uid: pod for pod in pods_by_uid(uids=uids)})
+
+    def row(self, pod: Pod) -> PodRow:
+        row = self.rows.get(pod.uid)
+        if row is None:
+            row = self.rows[pod.uid] = pod_row(pod, now=self.now)
+        return row
+
+    def fragment(self, op: Op) -> str:
+        key = (op.action, op.where, op.row.dom_id if op.row is not None else op.dom_id)
+        html = self.fragments.get(key)
+        if html is None:
+            html = self.fragments[key] = render_to_string(
+                "web/dashboard.html#frame", {"ops": [op], "counts_oob": False}
+            )
+        return html
+
+
+def batch_frames(batches: list[tuple[PageWindow, set[str]]], *, now: datetime) -> list[str]:
+    """The frames of many connections' batches, in order, from ONE pod query; a batch that
+    fails yields "" (logged) and leaves the others alone."""
+    shared = Round.read(set().union(*(uids for _, uids in batches)), now=now)
+    frames: list[str] = []
+    for window, uids in batches:
+        try:
+            frames.append(window.batch(uids, now=now, shared=shared))
+        except Exception:
+            log.exception("dashboard batch failed")
+            frames.append("")
+    return frames
+
+
+def render_frame(
+    ops: list[Op],
+    *,
+    counts: StatusCounts | None,
+    pod_filter: PodFilter,
+    shared: Round | None = None,
+) -> str:
     if not ops and counts is None:
         return ""
+    if shared is not None and ops and all(op.action != "refresh" for op in ops):
+        # The same markup as one render of the whole frame: the partial is a plain loop.
+        head = "".join(shared.fragment(op) for op in ops)
+        tail = "" if counts is None else render_frame([], counts=counts, pod_filter=pod_filter)
+        return head + tail
     context: dict[str, Any] = {
         "ops": ops,
         "counts_oob": counts is not None,

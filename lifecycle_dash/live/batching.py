@@ -1,0 +1,110 @@
+"""Dashboard batches in rounds per process: one pod query and one render per row for all
+the process's dashboards, instead of one of each per connection.
+
+Each ``DashboardConsumer`` prefilters its ``pod.changed`` messages on the event loop and hands
+the uids that may concern its page to the process's ``Rounds``. A round takes every
+connection's pending uids at once, makes ONE ``database_sync_to_async`` call that re-reads the
+union in one query and renders each changed row once (``render.batch_frames``), then sends
+each connection its own frame.
+
+Why: ``database_sync_to_async`` runs every call on one thread per process; 20 dashboards each
+re-reading and rendering their own batch made 20 calls in a row per ingest commit, and the
+last page waited for all the others. Now the cost of a commit is one query plus a render per
+changed row, shared.
+
+Timing: the first change after a quiet spell goes out after ``GATHER_SECONDS`` (the messages
+of one ingest commit arrive together); under churn, rounds start at most every
+``COALESCE_SECONDS``, which bounds the frames each browser receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from datetime import UTC, datetime
+from typing import Protocol
+
+from channels.db import database_sync_to_async
+
+from lifecycle_dash.live.render import PageWindow, batch_frames
+
+__all__ = ["COALESCE_SECONDS", "GATHER_SECONDS", "Rounds", "rounds"]
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.1
+GATHER_SECONDS = 0.01
+
+
+class Connection(Protocol):
+    window: PageWindow | None
+
+    async def send_frame(self, frame: str) -> None: ...
+
+    def round_done(self) -> None: ...
+
+
+class Rounds:
+    def __init__(self) -> None:
+        self.pending: dict[Connection, set[str]] = {}
+        self.last_round = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, connection: Connection, uids: set[str]) -> None:
+        if not uids:
+            return
+        self.pending.setdefault(connection, set()).update(uids)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def waiting(self, connection: Connection) -> bool:
+        return connection in self.pending
+
+    def discard(self, connection: Connection) -> None:
+        self.pending.pop(connection, None)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                await asyncio.sleep(
+                    max(GATHER_SECONDS, self.last_round + COALESCE_SECONDS - loop.time())
+                )
+                taken, self.pending = self.pending, {}
+                self.last_round = loop.time()
+                batches = [(c, c.window, uids) for c, uids in taken.items() if c.window]
+                try:
+                    frames = await database_sync_to_async(_frames)(
+                        [(window, uids) for _, window, uids in batches]
+                    )
+                except Exception:
+                    # A failed read must not end the updates; the next round tries again.
+                    log.exception("dashboard round failed")
+                    continue
+                for (connection, _, _), frame in zip(batches, frames, strict=True):
+                    try:
+                        if frame:
+                            await connection.send_frame(frame)
+                        connection.round_done()
+                    except Exception:
+                        log.exception("sending a dashboard frame failed")
+        finally:
+            self.task = None
+
+
+def _frames(batches: list[tuple[PageWindow, set[str]]]) -> list[str]:
+    return batch_frames(batches, now=datetime.now(UTC))
+
+
+# One per event loop (daphne runs one; tests may run several, one after the other).
+_rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Rounds] = weakref.WeakKeyDictionary()
+
+
+def rounds() -> Rounds:
+    """The rounds of the running event loop."""
+    loop = asyncio.get_running_loop()
+    found = _rounds.get(loop)
+    if found is None:
+        found = _rounds[loop] = Rounds()
+    return found
