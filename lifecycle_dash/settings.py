@@ -84,7 +84,10 @@ def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict[str, 
         "PORT": str(port or 5432),
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5},
+        # No JIT: the planner prices the per-pod history probes of time travel and the review
+        # by every row they might visit and then spends seconds compiling a query that reads
+        # a hundred; none of our queries is the long analytic scan JIT pays off for.
+        "OPTIONS": {"connect_timeout": 5, "options": "-c jit=off"},
         "TEST": {"NAME": f"test_{name}"},
     }
 
