@@ -449,6 +449,8 @@ class _PodEntry:
     deleted: bool = False
     # Versions already processed, newest last (bounded by _RECENT_VERSIONS).
     versions: list[str] = field(default_factory=list)
+    # Ready was observed once: the startup (and its record) is complete.
+    started: bool = False
 
     def saw(self, resource_version: str) -> None:
         self.versions.append(resource_version)
@@ -525,24 +527,30 @@ class PodProcessor(_BaseProcessor):
             return
         cursor.execute(
             "SELECT uid, snapshot::text, first_observed_at, last_observed_at, "
-            "deleted_at IS NOT NULL, recent_resource_versions::text FROM ingest_pod "
-            "WHERE cluster_id = %s AND uid = ANY(%s)",
+            "deleted_at IS NOT NULL, recent_resource_versions::text, "
+            "EXISTS (SELECT FROM ingest_startuprecord s WHERE s.cluster_id = p.cluster_id "
+            "AND s.pod_uid = p.uid AND s.analysis->'ready_observed'->>'at' IS NOT NULL) "
+            "FROM ingest_pod p WHERE cluster_id = %s AND uid = ANY(%s)",
             [self.cluster_id, wanted],
         )
-        for uid, document, first, last, deleted, versions in cursor.fetchall():
+        for uid, document, first, last, deleted, versions, started in cursor.fetchall():
             snapshot = snapshot_from_document(orjson.loads(document))
-            self._cache[uid] = _PodEntry(snapshot, first, last, deleted, orjson.loads(versions))
+            self._cache[uid] = _PodEntry(
+                snapshot, first, last, deleted, orjson.loads(versions), started
+            )
 
     def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
         self._load(cursor, (i.snapshot.uid for i in self._items if isinstance(i, _PodItem)))
         changes: dict[str, _PodChange] = {}
-        rows: list[tuple[Any, ...]] = []
+        lines: list[str] = []
+        times = writer.CopyTimes()
         dirty: set[str] = set()
         starting: set[str] = set()
         cluster_id = self.cluster_id
+        cluster = str(cluster_id)
         for item in self._items:
             if isinstance(item, _RelistEnd):
-                self._reconcile(cursor, item, changes, rows, dirty)
+                self._reconcile(cursor, item, changes, lines, times, dirty)
                 continue
             snapshot = item.snapshot
             uid = snapshot.uid
@@ -569,23 +577,29 @@ class PodProcessor(_BaseProcessor):
                 entry.deleted = True
                 change.deleted_at = item.received_at
                 change.deletion_source = Pod.DeletionSource.WATCH
-            _append_transitions(rows, cluster_id, transitions)
-            for t in transitions:
-                if (t.kind is TransitionKind.PHASE and t.new == "Running") or (
-                    t.kind is TransitionKind.POD_READY and t.new is True
-                ):
-                    starting.add(uid)
-            if transitions and (
+            if not transitions:
+                continue
+            _append_transitions(lines, cluster, transitions, times)
+            if not entry.started:
+                # The startup ends with the first Ready: later flaps and restarts are not
+                # part of it, and recomputing the record for them would only move its times.
+                for t in transitions:
+                    if t.kind is TransitionKind.PHASE and t.new == "Running":
+                        starting.add(uid)
+                    elif t.kind is TransitionKind.POD_READY and t.new is True:
+                        starting.add(uid)
+                        entry.started = True
+            if (
                 item.deleted
                 or snapshot.deletion_timestamp is not None
                 or snapshot.phase in _TERMINAL_PHASES
                 or snapshot.reason
             ):
                 dirty.add(uid)
-        writer.copy_transitions(cursor, rows)
-        counts.transitions = len(rows)
+        writer.copy_transitions(cursor, lines)
+        counts.transitions = len(lines)
         pod_rows = [self._pod_row(change) for change in changes.values()]
-        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows)
+        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows, times=times)
         counts.pods = len(pod_rows)
         if dirty:
             counts.terminations = recompute_terminations(
@@ -622,7 +636,8 @@ class PodProcessor(_BaseProcessor):
         cursor: Any,
         end: _RelistEnd,
         changes: dict[str, _PodChange],
-        rows: list[tuple[Any, ...]],
+        lines: list[str],
+        times: writer.CopyTimes,
         dirty: set[str],
     ) -> None:
         cursor.execute(
@@ -661,7 +676,7 @@ class PodProcessor(_BaseProcessor):
             change.deleted_at = end.finished_at
             change.deleted_not_before = not_before
             change.deletion_source = Pod.DeletionSource.RELIST
-            _append_transitions(rows, self.cluster_id, transitions)
+            _append_transitions(lines, str(self.cluster_id), transitions, times)
             dirty.add(uid)
 
     def _pod_row(self, change: _PodChange) -> writer.PodRow:
@@ -704,32 +719,41 @@ class PodProcessor(_BaseProcessor):
 
 
 def _append_transitions(
-    rows: list[tuple[Any, ...]], cluster_id: int, transitions: Sequence[Transition]
+    lines: list[str],
+    cluster: str,
+    transitions: Sequence[Transition],
+    times: writer.CopyTimes,
 ) -> None:
+    """COPY text lines (``writer.TRANSITION_COLUMNS``) for ``transitions``.
+
+    ``cluster`` is the cluster id as text. The key holds uid, subject and resourceVersion;
+    old/new/detail are orjson text (NUL as ``\\u0000``, made storable by ``copy_json``).
+    """
     dumps = orjson.dumps
+    text = writer.copy_text
+    json = writer.copy_json
+    null = writer.NULL
     for t in transitions:
-        row = (
-            t.observed_at,
-            cluster_id,
-            t.pod_uid,
-            t.kind.value,
-            t.subject,
-            None if t.old is None else dumps(t.old).decode(),
-            None if t.new is None else dumps(t.new).decode(),
-            t.at,
-            t.api_time,
-            t.time_source.value,
-            t.key,
-            writer.json_text(t.detail),
+        old, new, detail = t.old, t.new, t.detail
+        lines.append(
+            "\t".join(
+                (
+                    times(t.observed_at),
+                    cluster,
+                    text(t.pod_uid),
+                    t.kind.value,
+                    text(t.subject),
+                    null if old is None else json(dumps(old).decode()),
+                    null if new is None else json(dumps(new).decode()),
+                    times(t.at),
+                    times(t.api_time),
+                    t.time_source.value,
+                    text(t.key),
+                    json(dumps(detail, default=dict).decode()) if detail else "{}",
+                )
+            )
+            + "\n"
         )
-        # The key holds uid, subject and resourceVersion; old/new are JSON (NUL as \u0000).
-        if (
-            "\x00" in row[10]
-            or (row[5] and "\\u0000" in row[5])
-            or (row[6] and "\\u0000" in row[6])
-        ):
-            row = writer.clean_row(row)
-        rows.append(row)
 
 
 # --- events ------------------------------------------------------------------------------

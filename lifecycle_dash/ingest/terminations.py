@@ -46,14 +46,6 @@ _KINDS = [
     TransitionKind.DELETED.value,
 ]
 
-# The transitions the startup analysis reads (first seen, node, Running, Ready).
-_STARTUP_KINDS = [
-    TransitionKind.POD_CREATED.value,
-    TransitionKind.NODE_ASSIGNED.value,
-    TransitionKind.PHASE.value,
-    TransitionKind.POD_READY.value,
-]
-
 # PodEvent fields in ingest_podevent column order (after event_uid).
 EVENT_FIELDS = (
     "name",
@@ -109,16 +101,33 @@ def _pods(
     return pods
 
 
+_SELECT_TRANSITION = (
+    "pod_uid, kind, subject, old::text, new::text, observed_at, key, api_time, time_source, "
+    "detail::text FROM ingest_transition"
+)
+# The startup analysis reads only the first of each of these (``startup._first``): a pod
+# whose readiness flaps all day has thousands of POD_READY rows, and only one matters.
+_STARTUP_FIRSTS = (
+    f"SELECT DISTINCT ON (pod_uid, kind) {_SELECT_TRANSITION} "
+    "WHERE pod_uid = ANY(%s) AND cluster_id = %s AND (kind IN ('pod_created', "
+    "'node_assigned') OR (kind = 'phase' AND new = '\"Running\"'::jsonb) "
+    "OR (kind = 'pod_ready' AND new = 'true'::jsonb)) ORDER BY pod_uid, kind, observed_at"
+)
+
+
 def _transitions(
-    cursor: Any, cluster_id: int, uids: list[str], kinds: list[str]
+    cursor: Any, cluster_id: int, uids: list[str], kinds: list[str] | None
 ) -> dict[str, list[Transition]]:
+    """Per pod, its transitions of ``kinds`` in time order (None: the startup's firsts)."""
     found: dict[str, list[Transition]] = defaultdict(list)
-    cursor.execute(
-        "SELECT pod_uid, kind, subject, old::text, new::text, observed_at, key, api_time, "
-        "time_source, detail::text FROM ingest_transition "
-        "WHERE pod_uid = ANY(%s) AND kind = ANY(%s) AND cluster_id = %s ORDER BY observed_at",
-        [uids, kinds, cluster_id],
-    )
+    if kinds is None:
+        cursor.execute(_STARTUP_FIRSTS, [uids, cluster_id])
+    else:
+        cursor.execute(
+            f"SELECT {_SELECT_TRANSITION} WHERE pod_uid = ANY(%s) AND kind = ANY(%s) "
+            "AND cluster_id = %s ORDER BY observed_at",
+            [uids, kinds, cluster_id],
+        )
     for uid, kind, subject, old, new, observed, key, api_time, source, detail in cursor:
         found[uid].append(
             Transition(
@@ -222,7 +231,7 @@ def recompute_startups(
     if not pods:
         return 0
     found = list(pods)
-    transitions = _transitions(cursor, cluster_id, found, _STARTUP_KINDS)
+    transitions = _transitions(cursor, cluster_id, found, None)
     events = _events(cursor, cluster_id, found)
     rows: list[tuple[Any, ...]] = []
     for uid, snapshot in pods.items():
