@@ -6,10 +6,13 @@ import subprocess
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from lifecycle_dash.stack.run import SIMULATOR_KUBECONFIG
+from lifecycle_dash.stack.soakcheck import check_history, list_pod_uids, simulator_view
 from tests.support.processes import BASE_DIR, free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -82,3 +85,62 @@ def test_make_run_serves_the_dashboard_and_ctrl_c_leaves_nothing_behind(stack_en
     assert wait_until(lambda: not _marked_processes(marker), timeout=30), [
         Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _marked_processes(marker)
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
+    """The demo at 30x for a minute (half an hour of rollouts, crash loops, OOM-killed Jobs):
+    every pod the simulator deletes keeps its row, its transitions and its deletion record.
+    The hour-long version is ``python -m lifecycle_dash.stack.soakcheck`` (see the README)."""
+    truth = tmp_path / "truth.jsonl"
+    port = free_port()
+    env = {
+        **stack_env,
+        "PORT": str(port),
+        "DASH_ADMIN_PASSWORD": "run-test-pass",
+        "KUBESIM_SPEED": "30",
+        "KUBESIM_TRUTH_OUT": str(truth),
+    }
+    log_path = tmp_path / "make-run.log"
+    log = log_path.open("wb")
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login/"), timeout=90), (
+            log_path.read_text()[-3000:]
+        )
+
+        from lifecycle_dash.ingest.models import Pod
+
+        def view():
+            return simulator_view(
+                truth=truth, list_uids=lambda: list_pod_uids(kubeconfig=SIMULATOR_KUBECONFIG)
+            )
+
+        # At 30x the first rollout comes 6 s after the simulator starts, maybe before the first
+        # list: pods deleted before the product first looked are not history it could keep.
+        assert wait_until(
+            lambda: Pod.objects.filter(cluster__name="simulator").exists(), timeout=90
+        )
+        unseeable = view().deleted
+        assert wait_until(lambda: len(view().deleted - unseeable) >= 30, timeout=120), (
+            f"the simulator deleted too few pods: {len(view().deleted - unseeable)}"
+        )
+        everything = view()
+        seen = replace(everything, deleted=everything.deleted - unseeable)
+        # Deletions are ingested within a few seconds; then every one must be in the database.
+        assert wait_until(
+            lambda: check_history(cluster="simulator", view=seen).ok, timeout=30, interval=1
+        ), check_history(cluster="simulator", view=seen)
+        verdict = check_history(cluster="simulator", view=seen)
+        assert verdict.kept == len(seen.deleted) >= 30
+    finally:
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(timeout=60)
+        log.close()
