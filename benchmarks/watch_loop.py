@@ -61,7 +61,7 @@ class NoopProcessor:
     def pending(self) -> int:
         return 0
 
-    def flush(self, *, resource_version: str | None) -> None:
+    def flush(self, *, resource_version: str | None, complete_at: datetime | None = None) -> None:
         if resource_version is not None and int(resource_version) >= self.until_rv:
             self.stop.set("caught up")
 

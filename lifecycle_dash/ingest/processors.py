@@ -138,7 +138,9 @@ class StreamProcessor(Protocol):
 
     def pending(self) -> int: ...
 
-    def flush(self, *, resource_version: str | None) -> FlushResult: ...
+    def flush(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> FlushResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,13 +289,19 @@ class _BaseProcessor:
     def pending(self) -> int:
         return self._handled
 
-    def flush(self, *, resource_version: str | None) -> FlushResult:
+    def flush(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> FlushResult:
+        """Commit the batch and the checkpoint. ``complete_at``: when the stream was known
+        complete up to ``resource_version`` (a bookmark's receive time)."""
         started = time.monotonic()
         rv = resource_version
         if rv is None and self._relist is None:
             rv = self._next_rv
         flushed_at = datetime.now(UTC)
         checkpoint_at = self._relist_at if self._relist_end is not None else self._newest
+        if complete_at is not None and (checkpoint_at is None or complete_at > checkpoint_at):
+            checkpoint_at = complete_at
         if rv is not None and checkpoint_at is None:
             checkpoint_at = flushed_at
         events = self._handled

@@ -76,7 +76,9 @@ class StreamProcessor(Protocol):
 
     def pending(self) -> int: ...
 
-    def flush(self, *, resource_version: str | None) -> Any: ...
+    def flush(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Any: ...
 
 
 class LeaseLost(Exception):
@@ -371,9 +373,9 @@ class ListWatch:
             self.next_heartbeat = now + self.settings.heartbeat_interval
             self.context.heartbeat(self.stats)
 
-    def flush(self, resource_version: str | None) -> None:
+    def flush(self, resource_version: str | None, *, complete_at: datetime | None = None) -> None:
         try:
-            self.processor.flush(resource_version=resource_version)
+            self.processor.flush(resource_version=resource_version, complete_at=complete_at)
         except LeaseLostError as exc:
             # The flush checks the lease in its own transaction and rolled back.
             raise LeaseLost(str(exc)) from exc
@@ -499,7 +501,9 @@ class ListWatch:
                             rv = metadata["resourceVersion"]
                             if event_type == "BOOKMARK":
                                 self.resource_version = rv
-                                self.flush(rv)
+                                # Complete up to rv when it arrived, not when the flush ran:
+                                # the checkpoint's time starts the next observation gap.
+                                self.flush(rv, complete_at=received_at)
                                 continue
                         except (_JSONDecodeError, KeyError, TypeError) as exc:
                             if not line.strip():

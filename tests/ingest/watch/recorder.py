@@ -63,7 +63,7 @@ class RecordingProcessor:
     def pending(self) -> int:
         return len(self._pending)
 
-    def flush(self, *, resource_version: str | None) -> None:
+    def flush(self, *, resource_version: str | None, complete_at: datetime | None = None) -> None:
         with self.db.lock:
             for kind, uid, rv in self._pending:
                 if kind == "END_RELIST":
