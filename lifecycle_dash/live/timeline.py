@@ -1,6 +1,10 @@
 """The timeline WebSocket (``/ws/pods/<uid>/``): live header, lanes, waterfalls and events.
 
-The ingest publishes ``pod.changed`` to ``pod_group(uid)`` after each commit. Changes are
+The ingest publishes ``pod.changed`` batches to each cluster's group after each commit (one
+message for up to 200 pods, not one per pod: at thousands of pod events per second, a Redis
+send per pod cost the watch worker more than its ingest). A timeline joins its pod's cluster
+group (the all-pods group for a pod not stored yet) and picks its uid out of the batches,
+which is cheap: a few messages a second. Changes are
 coalesced (one render per ``COALESCE_SECONDS`` window, always trailing, so the last state is
 sent) and rendered with the same partials as the page (``views_pod.render_live_fragments``);
 htmx's ws extension swaps each fragment by its id. The zoom window comes from the connect
@@ -24,7 +28,8 @@ from django.utils import timezone
 from lifecycle_dash.access.scope import AccessScope
 from lifecycle_dash.live.access import FORBIDDEN, connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.connections import websocket_closed, websocket_opened
-from lifecycle_dash.live.groups import pod_group
+from lifecycle_dash.live.consumers import changed_pods
+from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.web.selectors_pod import pod_get
 from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
 
@@ -42,11 +47,14 @@ def _render(uid: str, params: dict[str, str]) -> str | None:
     return render_live_fragments(uid=uid, window=window, now=now)
 
 
-def _may_watch(uid: str, access: AccessScope) -> bool:
+def _group_to_watch(uid: str, access: AccessScope) -> str | None:
+    """The group carrying the pod's changes, or None when the viewer may not watch it."""
     pod = pod_get(uid=uid)
     if pod is None:
-        return access.everything
-    return access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace)
+        return all_pods_group() if access.everything else None
+    if not access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace):
+        return None
+    return cluster_group(pod.cluster.name)
 
 
 class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -70,10 +78,11 @@ class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=4400)
             return
         access = await connection_scope(user)
-        if not await database_sync_to_async(_may_watch)(self.uid, access):
+        group = await database_sync_to_async(_group_to_watch)(self.uid, access)
+        if group is None:
             await self.close(code=FORBIDDEN)
             return
-        self.group = pod_group(self.uid)
+        self.group = group
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
@@ -92,8 +101,10 @@ class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def pod_changed(self, event: dict[str, Any]) -> None:
-        if event.get("uid") not in (None, self.uid):
-            return
+        if not any(fields["uid"] == self.uid for fields in changed_pods(event)) and (
+            "uid" in event or "pods" in event
+        ):
+            return  # about other pods of the cluster
         # Within the window, later changes ride on the render already scheduled.
         if self._pending is None or self._pending.done():
             self._pending = asyncio.create_task(self._render_later())

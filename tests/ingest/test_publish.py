@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 
 from lifecycle_dash.ingest.processors import processor_for
 from lifecycle_dash.ingest.publish import PodPublisher, pod_message
-from lifecycle_dash.live.groups import pod_group
+from lifecycle_dash.live.groups import cluster_group
 from tests.ingest.conftest import at
 from tests.lifecycle import podfactory as f
 
@@ -39,9 +39,9 @@ def drain(channel: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
     return async_to_sync(collect)()
 
 
-def message(uid: str, restarts: int) -> dict[str, Any]:
+def message(uid: str, restarts: int, cluster: str = "prod-eu") -> dict[str, Any]:
     return pod_message(
-        cluster="prod-eu",
+        cluster=cluster,
         uid=uid,
         namespace="shop",
         name="web-1",
@@ -55,12 +55,13 @@ def message(uid: str, restarts: int) -> dict[str, Any]:
 @pytest.mark.integration
 def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_state() -> None:
     uid = str(uuid.uuid4())
-    channel = listen(pod_group(uid))
+    cluster = f"burst-{uid[:8]}"
+    channel = listen(cluster_group(cluster))
     publisher = PodPublisher(min_interval=0.25)
     try:
         started = time.monotonic()
         for restarts in range(100):
-            publisher.submit([message(uid, restarts)])
+            publisher.submit([message(uid, restarts, cluster)])
             time.sleep(0.01)
         elapsed = time.monotonic() - started  # about 1 s, more on a loaded machine
         assert publisher.wait_idle(5)
@@ -70,7 +71,8 @@ def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_sta
     # At most one per 250 ms, plus the first and the trailing one.
     assert 2 <= len(got) <= elapsed / 0.25 + 2
     assert len(got) < 20
-    assert got[-1]["restarts"] == 99
+    assert all(len(m["pods"]) == 1 for m in got)
+    assert got[-1]["pods"][0]["restarts"] == 99
     assert got[-1]["type"] == "pod.changed"
 
 
@@ -98,8 +100,7 @@ def test_publishing_failures_are_counted_not_raised(settings) -> None:
 def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) -> None:
     uid = str(uuid.uuid4())
     stream = stream_for("pods")
-    # The pod's own group: other test runs may share this Redis and the cluster's name.
-    channel = listen(pod_group(uid))
+    channel = listen(cluster_group(stream.cluster.name))
     publisher = PodPublisher()
     try:
         processor = processor_for(stream=stream, publisher=publisher)
@@ -116,7 +117,8 @@ def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) 
         got = drain(channel)
     finally:
         publisher.close()
-    assert [(m["uid"], m["restarts"], m["cluster"]) for m in got] == [(uid, 9, "prod-eu")]
+    pods = [p for m in got for p in m["pods"] if p["uid"] == uid]
+    assert [(p["uid"], p["restarts"], p["cluster"]) for p in pods] == [(uid, 9, "prod-eu")]
 
 
 @pytest.mark.integration

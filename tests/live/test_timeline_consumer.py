@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from lifecycle_dash.ingest.models import Cluster
-from lifecycle_dash.live.groups import pod_group
+from lifecycle_dash.live.groups import cluster_group
 from lifecycle_dash.live.routing import websocket_urlpatterns
 from lifecycle_dash.web.views_pod import TimeWindow, render_live_fragments
 from tests.web import timeline_data as data
@@ -54,7 +54,11 @@ async def test_a_burst_of_changes_becomes_one_frame_with_every_fragment() -> Non
     assert connected
     layer = get_channel_layer()
     for _ in range(3):
-        await layer.group_send(pod_group(story.uid), {"type": "pod.changed", "uid": story.uid})
+        # As the ingest publishes: batches for the cluster, other pods' changes among them.
+        await layer.group_send(
+            cluster_group("prod-eu"),
+            {"type": "pod.changed", "pods": [{"uid": "another"}, {"uid": story.uid}]},
+        )
         await asyncio.sleep(0.02)
     frame = await communicator.receive_from(timeout=5)
     for section in SECTIONS:
@@ -75,10 +79,25 @@ async def test_a_zoomed_timeline_keeps_its_window_in_live_frames() -> None:
     connected, _ = await communicator.connect()
     assert connected
     await get_channel_layer().group_send(
-        pod_group(story.uid), {"type": "pod.changed", "uid": story.uid}
+        cluster_group("prod-eu"), {"type": "pod.changed", "pods": [{"uid": story.uid}]}
     )
     frame = await communicator.receive_from(timeout=5)
     assert f'data-start="{start}"' in frame
+    await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+async def test_changes_of_the_clusters_other_pods_send_nothing() -> None:
+    user, story = await database_sync_to_async(make_sigkilled_pod)()
+    communicator = communicator_for(f"/ws/pods/{story.uid}/", user)
+    connected, _ = await communicator.connect()
+    assert connected
+    await get_channel_layer().group_send(
+        cluster_group("prod-eu"), {"type": "pod.changed", "pods": [{"uid": "another-pod"}]}
+    )
+    assert await communicator.receive_nothing(timeout=0.6)
     await communicator.disconnect()
 
 
