@@ -16,14 +16,16 @@ capped read sets ``truncated`` so the page says the window is too busy to show i
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BigIntegerField, BooleanField, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
 from lifecycle_dash.ingest.models import (
@@ -128,9 +130,50 @@ _TRANSITION_FIELDS = (
     "time_source",
     "detail",
 )
-# What the review's rules read of a transition: no ``old``, and ``at`` alone as its instant
-# (each JSON and timestamp column costs a parse per row).
-_REVIEW_FIELDS = ("pod_uid", "kind", "subject", "new", "at", "key", "detail")
+
+# A window holds thousands of rows and each JSON or timestamp column costs a parse per row:
+# through the ORM's converters several times the cost of the query itself. The bulk reads
+# below therefore take JSON as text (decoded by orjson) and instants as integer microseconds
+# since the epoch (exact, unlike a float), both turned into values here.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _json_text(column: str) -> RawSQL:
+    return RawSQL(f"{column}::text", (), output_field=TextField())
+
+
+def _micros(column: str) -> RawSQL:
+    return RawSQL(
+        f"(extract(epoch FROM {column}) * 1000000)::bigint", (), output_field=BigIntegerField()
+    )
+
+
+def _instant(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # beyond orjson's range (integers over 64 bits)
+        return json.loads(text)
+
+
+# What the review's rules read of a transition: no ``old``, and ``at`` alone as its instant.
+_REVIEW_ANNOTATIONS = {
+    "new_text": _json_text("ingest_transition.new"),
+    "at_us": _micros("ingest_transition.at"),
+    "detail_text": _json_text("ingest_transition.detail"),
+}
+_REVIEW_FIELDS = ("pod_uid", "kind", "subject", "new_text", "at_us", "key", "detail_text")
+_POD_ANNOTATIONS = {
+    "labels_text": _json_text("ingest_pod.labels"),
+    "created_us": _micros("ingest_pod.created_at"),
+    "first_observed_us": _micros("ingest_pod.first_observed_at"),
+    "deleted_us": _micros("ingest_pod.deleted_at"),
+}
 _POD_FIELDS = (
     "uid",
     "cluster__name",
@@ -138,11 +181,11 @@ _POD_FIELDS = (
     "name",
     "owner_kind",
     "owner_name",
-    "labels",
+    "labels_text",
     "node_name",
-    "created_at",
-    "first_observed_at",
-    "deleted_at",
+    "created_us",
+    "first_observed_us",
+    "deleted_us",
 )
 
 
@@ -259,21 +302,27 @@ def _transition(row: Sequence[Any]) -> Transition:
 
 
 def _review_transition(row: Sequence[Any]) -> Transition:
-    uid, kind, subject, new, at, key, detail = row
+    uid, kind, subject, new, at_us, key, detail = row
+    at = _instant(at_us)
+    assert at is not None  # the column is NOT NULL
     return Transition(
-        pod_uid=uid,
-        kind=TransitionKind(kind),
-        subject=subject,
-        old=None,
-        new=new,
-        observed_at=at,
-        key=key,
-        detail=freeze_detail(detail),
+        uid,
+        TransitionKind(kind),
+        subject,
+        None,
+        _loads(new),
+        at,
+        key,
+        None,
+        TimeSource.OBSERVED,
+        freeze_detail(_loads(detail)),
     )
 
 
 def _info(row: dict[str, Any]) -> PodInfo:
-    labels = row["labels"] if isinstance(row["labels"], dict) else {}
+    labels = _loads(row["labels_text"])
+    if not isinstance(labels, dict):
+        labels = {}
     return PodInfo(
         facts=PodFacts(
             uid=row["uid"],
@@ -285,8 +334,8 @@ def _info(row: dict[str, Any]) -> PodInfo:
             node=row["node_name"],
         ),
         cluster=row["cluster__name"],
-        created_at=row["created_at"] or row["first_observed_at"],
-        deleted_at=row["deleted_at"],
+        created_at=_instant(row["created_us"]) or _instant(row["first_observed_us"]),
+        deleted_at=_instant(row["deleted_us"]),
     )
 
 
@@ -316,6 +365,7 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
         .filter(_observed(query), at__gte=start, at__lte=end, kind__in=_REVIEW_KINDS)
         .filter(_REVIEW_STATES)
         .order_by("at")
+        .annotate(**_REVIEW_ANNOTATIONS)
         .values_list(*_REVIEW_FIELDS)[: MAX_TRANSITIONS + 1]
     )
     if len(rows) > MAX_TRANSITIONS:
@@ -367,6 +417,7 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
         pod_rows = Pod.objects.filter(_uid_in(sorted(uids)))
         if query.pod_filter.cluster:
             pod_rows = pod_rows.filter(cluster__name=query.pod_filter.cluster)
+        pod_rows = pod_rows.annotate(**_POD_ANNOTATIONS)
         pods = {row["uid"]: _info(row) for row in pod_rows.values(*_POD_FIELDS)}
 
     happenings = classify_window(
@@ -439,6 +490,7 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
             at__lte=end,
         )
         .order_by("at")
+        .annotate(**_REVIEW_ANNOTATIONS)
         .values_list(*_REVIEW_FIELDS)[:MAX_LANE_CHANGES]
     ):
         changes[row[0]].append(_review_transition(row))
@@ -516,7 +568,9 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     candidates = list(dict.fromkeys([*data.affected_uids, *flapping]))
     rows = {
         row["uid"]: row
-        for row in Pod.objects.filter(_uid_in(candidates)).values(*_POD_FIELDS, "snapshot")
+        for row in Pod.objects.filter(_uid_in(candidates))
+        .annotate(**_POD_ANNOTATIONS)
+        .values(*_POD_FIELDS, "snapshot")
     }
     infos = {uid: _info(row) for uid, row in rows.items()}
     by_workload: dict[tuple[str, str, str], list[str]] = defaultdict(list)
