@@ -31,7 +31,7 @@ from lifecycle_dash.access.patterns import (
 __all__ = ["EVERYTHING", "NOTHING", "AccessScope", "NamespaceRule"]
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class NamespaceRule:
     # None = every cluster (then ``cluster`` is "").
     cluster_id: int | None
@@ -63,6 +63,10 @@ class NamespaceRule:
         return condition
 
 
+def _rule_key(rule: NamespaceRule) -> tuple[bool, int, str, str]:
+    return (rule.cluster_id is None, rule.cluster_id or 0, rule.cluster, rule.pattern)
+
+
 def _false() -> Q:
     # A real SQL "false" rather than Q(pk__in=[]): the latter raises EmptyResultSet when a
     # selector compiles its queryset to SQL text (the capped STATUS counts do).
@@ -78,7 +82,8 @@ class AccessScope:
 
     @classmethod
     def from_rules(cls, rules: Iterable[NamespaceRule]) -> AccessScope:
-        unique = tuple(sorted(set(rules)))
+        # A canonical order, so equal grants make equal (and equally hashed) scopes.
+        unique = tuple(sorted(set(rules), key=_rule_key))
         if any(r.cluster_id is None and r.pattern == "*" for r in unique):
             return cls(everything=True, reason="grants")
         return cls(everything=False, rules=unique)
