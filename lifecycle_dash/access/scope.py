@@ -123,6 +123,17 @@ class AccessScope:
             return Q() if self.everything or self.rules else _false()
         return Q(**{f"{cluster_field}__in": sorted(ids)}) if ids else _false()
 
+    def reaches(self, *, cluster: str = "", namespace: str = "") -> bool:
+        """Whether a filter on this cluster name and namespace ("": any) can show anything
+        (a saved incident about other teams' namespaces is not listed, nor opened)."""
+        if self.everything:
+            return True
+        return any(
+            (not cluster or rule.cluster_id is None or rule.cluster == cluster)
+            and (not namespace or namespace_matches(rule.pattern, namespace))
+            for rule in self.rules
+        )
+
     def allows(
         self, *, namespace: str, cluster_id: int | None = None, cluster: str | None = None
     ) -> bool:

@@ -10,7 +10,7 @@ test_incidents.py), each including the session, the user and the viewer's access
 review page 11 (the 7 reads of ``review_window`` + cluster names), diagnoses fragment at most
 15 (the window again + 5 evidence reads), time travel 6 (rows, previous/next steps, cluster
 names), JSON/CSV export 11 (the window + the affected pods' transitions), Markdown export 10,
-incident permalink 11 (incident + window), incident list 3. None grows with the window or the
+incident permalink 11 (incident + window), incident list 4. None grows with the window or the
 number of pods. Every read is limited to the viewer's namespaces (``_for_viewer``).
 """
 
@@ -297,7 +297,10 @@ def incidents(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponseRedirect(reverse("web:incident_detail", args=[incident.pk]))
     rows = Incident.objects.select_related("created_by").order_by("-start", "-id")[:200]
-    return render(request, "web/incidents.html", {"incidents": rows})
+    access = request_access_scope(request)
+    # An incident saved on namespaces the viewer cannot see says nothing to them: not listed.
+    visible = [i for i in rows if access.reaches(cluster=i.cluster, namespace=i.namespace)]
+    return render(request, "web/incidents.html", {"incidents": visible})
 
 
 @require_http_methods(["GET", "POST"])
@@ -305,7 +308,10 @@ def incidents(request: HttpRequest) -> HttpResponse:
 def incident_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The permalink: the saved window and filters reopened, with the notes (POST edits them)."""
     incident = Incident.objects.select_related("created_by").filter(pk=pk).first()
-    if incident is None:
+    access = request_access_scope(request)
+    if incident is None or not access.reaches(
+        cluster=incident.cluster, namespace=incident.namespace
+    ):
         raise Http404("No such incident.")
     if request.method == "POST":
         incident.notes = request.POST.get("notes", "")

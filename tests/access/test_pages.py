@@ -168,9 +168,10 @@ def test_a_saved_incident_shows_each_viewer_its_own_part(
         created_by=personas.admin,
     )
     path = f"/incidents/{incident.pk}/"
-    _assert_scoped(*(html(c.get(path)) for c in (admin, member, outsider)))
-    for fmt in ("md", "json", "csv"):
-        _assert_scoped(*(html(c.get(f"{path}?format={fmt}")) for c in (admin, member, outsider)))
+    for query in ("", "?format=md", "?format=json", "?format=csv"):
+        _assert_scoped(html(admin.get(path + query)), html(member.get(path + query)), "")
+        # Whoever sees no namespace at all is not shown that the incident exists.
+        assert outsider.get(path + query).status_code == 404
 
 
 def test_metrics_and_the_admin_stay_staff_only(
@@ -185,3 +186,34 @@ def test_metrics_and_the_admin_stay_staff_only(
     grants = html(admin.get("/admin/access/accessgrant/"))
     assert "team-a-*" in grants
     assert admin.get("/admin/access/accessgrant/add/").status_code == 200
+
+
+def test_incidents_about_other_teams_are_neither_listed_nor_opened(
+    world: World, personas: Personas, admin: Client, member: Client, outsider: Client
+) -> None:
+    start, end = world.alpha.base - timedelta(minutes=1), world.alpha.base + timedelta(minutes=2)
+    saved = {
+        name: Incident.objects.create(name=name, start=start, end=end, **filters)
+        for name, filters in {
+            "whole window": {},
+            "checkout a": {"cluster": "prod", "namespace": "team-a-web"},
+            "payments b": {"cluster": "prod", "namespace": "team-b-pay"},
+            "staging a": {"cluster": "staging", "namespace": "team-a-web"},
+        }.items()
+    }
+
+    def listed(client: Client) -> set[str]:
+        page = html(client.get("/incidents/"))
+        return {name for name in saved if f">{name}<" in page}
+
+    assert listed(admin) == set(saved)
+    assert listed(member) == {"whole window", "checkout a"}
+    assert listed(outsider) == set()
+    for name, incident in saved.items():
+        opened = member.get(f"/incidents/{incident.pk}/").status_code
+        assert opened == (200 if name in {"whole window", "checkout a"} else 404), name
+        # Nor may its notes be edited.
+        if opened == 404:
+            posted = member.post(f"/incidents/{incident.pk}/", {"notes": "x"})
+            assert posted.status_code == 404
+        assert outsider.get(f"/incidents/{incident.pk}/").status_code == 404

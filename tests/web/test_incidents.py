@@ -23,7 +23,7 @@ def sre(client):
     return client
 
 
-def test_the_list_shows_incidents_newest_window_first_in_three_queries(
+def test_the_list_shows_incidents_newest_window_first_in_four_queries(
     sre, django_assert_num_queries
 ):
     for i in range(5):
@@ -33,8 +33,8 @@ def test_the_list_shows_incidents_newest_window_first_in_three_queries(
             end=T0 + timedelta(hours=i, minutes=30),
             created_by=sre.user,
         )
-    # session, user, incidents (with their authors joined).
-    with django_assert_num_queries(3):
+    # session, user, access grants, incidents (with their authors joined).
+    with django_assert_num_queries(4):
         html = sre.get("/incidents/").content.decode()
 
     positions = [html.index(f"incident {i}<") for i in range(5)]
