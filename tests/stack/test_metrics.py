@@ -157,6 +157,19 @@ def test_a_queue_without_workers_reports_zero_workers(metrics_redis):
     assert samples[("lifecycle_dash_celery_queue_length", (("queue", "watch"),))] == 0
 
 
+def test_queue_depth_counts_celery_s_priority_sub_queues(metrics_redis):
+    # kombu's Redis transport keeps messages sent with a priority in sibling lists.
+    metrics_redis.rpush("watch", b"task")
+    metrics_redis.rpush("watch\x06\x163", b"task", b"task")
+    metrics_redis.rpush("default\x06\x169", b"task")
+    try:
+        samples = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
+    finally:
+        metrics_redis.delete("watch\x06\x163", "default\x06\x169")
+    assert samples[("lifecycle_dash_celery_queue_length", (("queue", "watch"),))] == 3
+    assert samples[("lifecycle_dash_celery_queue_length", (("queue", "default"),))] == 1
+
+
 def test_open_websockets_follow_the_consumers_counter(metrics_redis):
     before = connections.open_websockets().get("dashboard", 0)
     connections.websocket_opened("dashboard")
