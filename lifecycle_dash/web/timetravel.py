@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, DateTimeField, IntegerField, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
+from lifecycle_dash.access.scope import EVERYTHING, AccessScope
 from lifecycle_dash.ingest.models import Pod
 from lifecycle_dash.web.filters import Cursor, PodFilter, Sort
 from lifecycle_dash.web.rendering import PodRow, pod_row
@@ -127,7 +129,12 @@ def cluster_at(*, pod_filter: PodFilter, at: datetime) -> ClusterAt:
 
 
 def steps_around(
-    *, at: datetime, cluster: str, start: datetime, end: datetime
+    *,
+    at: datetime,
+    cluster: str,
+    start: datetime,
+    end: datetime,
+    access: AccessScope = EVERYTHING,
 ) -> tuple[datetime | None, datetime | None]:
     """The previous and next STATUS change in [start, end] around ``at`` (1 query).
 
@@ -135,8 +142,17 @@ def steps_around(
     row; ``observed_at`` bounds keep them inside the window's partitions.
     """
     cluster_sql = ""
+    by_cluster: list[Any] = []
     if cluster:
         cluster_sql = "AND cluster_id = (SELECT id FROM ingest_cluster WHERE name = %s)"
+        by_cluster.append(cluster)
+    if not access.everything:
+        # Only changes of pods the viewer may see: a step must not reveal that others changed.
+        reachable, reachable_params = (
+            Pod.objects.filter(access.pod_q()).values("uid").query.sql_with_params()
+        )
+        cluster_sql += f" AND pod_uid IN ({reachable})"
+        by_cluster.extend(reachable_params)
     # Steps stay within hours of T: an index walk towards a far window bound would read
     # every STATUS change in between.
     start, end = max(start, at - _STEP_REACH), min(end, at + _STEP_REACH)
@@ -151,8 +167,7 @@ def steps_around(
         "SELECT at FROM ingest_transition WHERE kind = 'kubectl_status' AND at > %s AND at <= %s "
         f"AND observed_at >= %s AND observed_at <= %s {cluster_sql} ORDER BY at LIMIT 1"
     )
-    by_cluster: list[str] = [cluster] if cluster else []
-    params: list[datetime | str] = [
+    params: list[Any] = [
         at,
         start,
         low,

@@ -173,7 +173,11 @@ def review_at(request: HtmxHttpRequest) -> HttpResponse:
     assert query.at is not None
     table = cluster_at(pod_filter=page_filter, at=query.at)
     previous, following = steps_around(
-        at=query.at, cluster=query.pod_filter.cluster, start=query.start, end=query.end
+        at=query.at,
+        cluster=query.pod_filter.cluster,
+        start=query.start,
+        end=query.end,
+        access=query.pod_filter.access,
     )
     span = (query.end - query.start).total_seconds()
     context = {

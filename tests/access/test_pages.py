@@ -217,3 +217,18 @@ def test_incidents_about_other_teams_are_neither_listed_nor_opened(
             posted = member.post(f"/incidents/{incident.pk}/", {"notes": "x"})
             assert posted.status_code == 404
         assert outsider.get(f"/incidents/{incident.pk}/").status_code == 404
+
+
+def test_time_travel_steps_only_through_reachable_changes(
+    world: World, admin: Client, member: Client, outsider: Client
+) -> None:
+    at = format_rfc3339(world.alpha.base + timedelta(seconds=30))
+    path = f"/review/at/?{WINDOW}&t={at}"
+    steps = [
+        (r.context["prev_query"], r.context["next_query"])
+        for r in map(lambda c: c.get(path), (admin, member, outsider))
+    ]
+    assert all(steps[0])
+    assert all(steps[1])
+    # Changes happened around T, but none the outsider may see: no step reveals them.
+    assert steps[2] == ("", "")
