@@ -54,9 +54,10 @@ import orjson
 from django.db import connection, transaction
 
 from lifecycle_dash.ingest import flushstats, partitions, writer
+from lifecycle_dash.ingest.gctuning import tune_gc_for_ingest
 from lifecycle_dash.ingest.models import Pod, Resource, WatchStream
 from lifecycle_dash.ingest.publish import PodPublisher, get_publisher, pod_message
-from lifecycle_dash.ingest.snapshots import SpecMemo, snapshot_document, snapshot_from_document
+from lifecycle_dash.ingest.snapshots import DocumentMemo, snapshot_from_document
 from lifecycle_dash.ingest.terminations import (
     EVENT_COLUMNS_SQL,
     EVENT_FIELDS,
@@ -123,6 +124,8 @@ _EWMA = 0.3
 # Per pod, how many processed resourceVersions are remembered to recognise replays. Replays
 # come from the watch history (minutes), so a pod's last few dozen versions cover them.
 _RECENT_VERSIONS = 32
+# Pods whose encoded snapshot parts are kept (``DocumentMemo``), like the SnapshotCache.
+_DOCUMENT_MEMO_MAX = 200_000
 
 
 class StreamProcessor(Protocol):
@@ -490,7 +493,7 @@ class PodProcessor(_BaseProcessor):
         self._items: list[_PodItem | _RelistEnd] = []
         # Reuses the unchanged parts of each pod's previous object (equal results, faster).
         self._parser = SnapshotCache(max_pods=200_000)
-        self._specs = SpecMemo()
+        self._documents = DocumentMemo()
 
     def _accept(
         self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
@@ -498,7 +501,7 @@ class PodProcessor(_BaseProcessor):
         snapshot = self._parser.snapshot(obj)
         if deleted:
             self._parser.forget(snapshot.uid)
-            self._specs.forget(snapshot.uid)
+            self._documents.forget(snapshot.uid)
         if not snapshot.uid:
             self._bad_input("missing_uid", rv=rv, detail="; ".join(snapshot.problems[:3]))
             return
@@ -521,13 +524,16 @@ class PodProcessor(_BaseProcessor):
         self._cache.clear()
         self._items.clear()
         self._parser.clear()
-        self._specs.clear()
+        self._documents.clear()
 
     def _after_commit(self) -> None:
         self._items.clear()
         # Deleted pods never come back under the same uid; a stray replay reloads the row.
         for uid in [uid for uid, entry in self._cache.items() if entry.deleted]:
             del self._cache[uid]
+            self._documents.forget(uid)
+        if len(self._documents) > _DOCUMENT_MEMO_MAX:
+            self._documents.clear()  # encoded again on demand: a bound, not a loss
 
     def _load(self, cursor: Any, uids: Iterable[str]) -> None:
         wanted = [uid for uid in set(uids) if uid not in self._cache]
@@ -711,14 +717,14 @@ class PodProcessor(_BaseProcessor):
             restarts=restarts,
             last_restart_at=last_restart,
             pod_ip=snapshot.pod_ip,
-            labels=orjson.dumps(dict(snapshot.labels)).decode(),
+            labels=self._documents.labels(snapshot),
             qos_class=snapshot.qos_class,
             created_at=snapshot.creation_timestamp,
             deletion_requested_at=snapshot.deletion_requested_at,
             deleted_at=deleted_at,
             deleted_not_before=change.deleted_not_before,
             deletion_source=change.deletion_source,
-            snapshot=orjson.dumps(snapshot_document(snapshot, memo=self._specs)).decode(),
+            snapshot=self._documents.document(snapshot),
             resource_version=snapshot.resource_version,
             recent_resource_versions=orjson.dumps(entry.versions).decode(),
             first_observed_at=entry.first_observed_at,
@@ -1088,8 +1094,10 @@ _PROCESSORS: dict[str, type[_BaseProcessor]] = {
 def processor_for(*, stream: WatchStream, publisher: PodPublisher | None = None) -> StreamProcessor:
     """The processor for one stream; its diff base is loaded from the database on demand.
 
-    ``publisher`` defaults to the process-wide one (``publish.get_publisher``).
+    ``publisher`` defaults to the process-wide one (``publish.get_publisher``). The process's
+    garbage collector is tuned for ingest on the first call (``gctuning``).
     """
+    tune_gc_for_ingest()
     try:
         kind = _PROCESSORS[stream.resource]
     except KeyError:

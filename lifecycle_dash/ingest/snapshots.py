@@ -9,8 +9,10 @@ redacted can reappear: the input is the already-redacted snapshot.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
 
 from lifecycle_dash.lifecycle import (
     ContainerSpec,
@@ -18,19 +20,20 @@ from lifecycle_dash.lifecycle import (
     ContainerStatus,
     Hook,
     HookKind,
+    PodCondition,
     PodSnapshot,
     Probe,
     ProbeMechanism,
-    format_rfc3339,
     snapshot_from_pod,
 )
 
-__all__ = ["SpecMemo", "snapshot_document", "snapshot_from_document"]
+__all__ = ["DocumentMemo", "snapshot_document", "snapshot_from_document"]
 
 
 def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    # Datetimes stay objects: orjson writes them as RFC 3339 in UTC with "Z" (``_dumps``).
     if value is not None and value != "":
-        target[key] = format_rfc3339(value) if type(value) is datetime else value
+        target[key] = value
 
 
 def _hook(hook: Hook) -> dict[str, Any]:
@@ -122,65 +125,46 @@ def _status(status: ContainerStatus) -> dict[str, Any]:
     return out
 
 
-class SpecMemo:
-    """Encoded container specs per pod, reused while the snapshot shares the same tuples.
-
-    ``SnapshotCache`` hands back the very same spec tuples while a pod's spec is unchanged
-    (nearly always), so the spec half of the document is encoded once per pod, not per event.
-    """
-
-    def __init__(self) -> None:
-        self._memo: dict[str, tuple[object, object, list[Any], list[Any]]] = {}
-
-    def specs(self, snapshot: PodSnapshot) -> tuple[list[Any], list[Any]]:
-        found = self._memo.get(snapshot.uid)
-        if (
-            found is not None
-            and found[0] is snapshot.init_containers
-            and found[1] is snapshot.containers
-        ):
-            return found[2], found[3]
-        init = [_container(c) for c in snapshot.init_containers]
-        regular = [_container(c) for c in snapshot.containers]
-        self._memo[snapshot.uid] = (snapshot.init_containers, snapshot.containers, init, regular)
-        return init, regular
-
-    def forget(self, uid: str) -> None:
-        self._memo.pop(uid, None)
-
-    def clear(self) -> None:
-        self._memo.clear()
-
-
-def snapshot_document(snapshot: PodSnapshot, *, memo: SpecMemo | None = None) -> dict[str, Any]:
-    """The pod-shaped JSON document of a snapshot (what ``Pod.snapshot`` stores)."""
+def _meta(snapshot: PodSnapshot, *, labels: bool = True) -> dict[str, Any]:
     meta: dict[str, Any] = {"uid": snapshot.uid, "name": snapshot.name}
     _put(meta, "namespace", snapshot.namespace)
     _put(meta, "resourceVersion", snapshot.resource_version)
     _put(meta, "creationTimestamp", snapshot.creation_timestamp)
     _put(meta, "deletionTimestamp", snapshot.deletion_timestamp)
     _put(meta, "deletionGracePeriodSeconds", snapshot.deletion_grace_period_seconds)
-    if snapshot.labels:
+    if labels and snapshot.labels:
         meta["labels"] = dict(snapshot.labels)
     if snapshot.owner_kind or snapshot.owner_name:
         meta["ownerReferences"] = [
             {"kind": snapshot.owner_kind, "name": snapshot.owner_name, "controller": True}
         ]
+    return meta
+
+
+def _spec(snapshot: PodSnapshot) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     _put(spec, "nodeName", snapshot.node_name)
     _put(spec, "terminationGracePeriodSeconds", snapshot.termination_grace_period_seconds)
     _put(spec, "restartPolicy", snapshot.restart_policy)
     if snapshot.readiness_gates:
         spec["readinessGates"] = [{"conditionType": g} for g in snapshot.readiness_gates]
-    if memo is not None:
-        init, regular = memo.specs(snapshot)
-    else:
-        init = [_container(c) for c in snapshot.init_containers]
-        regular = [_container(c) for c in snapshot.containers]
-    if init:
-        spec["initContainers"] = init
-    if regular:
-        spec["containers"] = regular
+    if snapshot.init_containers:
+        spec["initContainers"] = [_container(c) for c in snapshot.init_containers]
+    if snapshot.containers:
+        spec["containers"] = [_container(c) for c in snapshot.containers]
+    return spec
+
+
+def _condition(cond: PodCondition) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": cond.type}
+    _put(item, "status", cond.status)
+    _put(item, "reason", cond.reason)
+    _put(item, "message", cond.message)
+    _put(item, "lastTransitionTime", cond.last_transition_time)
+    return item
+
+
+def _status_scalars(snapshot: PodSnapshot) -> dict[str, Any]:
     status: dict[str, Any] = {}
     _put(status, "phase", snapshot.phase)
     _put(status, "reason", snapshot.reason)
@@ -189,21 +173,118 @@ def snapshot_document(snapshot: PodSnapshot, *, memo: SpecMemo | None = None) ->
     _put(status, "nominatedNodeName", snapshot.nominated_node_name)
     if snapshot.pod_ips:
         status["podIPs"] = [{"ip": ip} for ip in snapshot.pod_ips]
-    if snapshot.conditions:
-        conditions = []
-        for cond in snapshot.conditions:
-            item: dict[str, Any] = {"type": cond.type}
-            _put(item, "status", cond.status)
-            _put(item, "reason", cond.reason)
-            _put(item, "message", cond.message)
-            _put(item, "lastTransitionTime", cond.last_transition_time)
-            conditions.append(item)
-        status["conditions"] = conditions
-    if snapshot.init_container_statuses:
-        status["initContainerStatuses"] = [_status(s) for s in snapshot.init_container_statuses]
-    if snapshot.container_statuses:
-        status["containerStatuses"] = [_status(s) for s in snapshot.container_statuses]
-    return {"metadata": meta, "spec": spec, "status": status}
+    return status
+
+
+def snapshot_document(snapshot: PodSnapshot) -> dict[str, Any]:
+    """The pod-shaped JSON document of a snapshot (what ``Pod.snapshot`` stores)."""
+    loaded: dict[str, Any] = orjson.loads(DocumentMemo().document(snapshot))
+    return loaded
+
+
+_T = TypeVar("_T")
+
+
+def _encoded(
+    items: tuple[_T, ...],
+    previous: tuple[tuple[_T, ...], list[str]] | None,
+    encode: Callable[[_T], dict[str, Any]],
+) -> tuple[tuple[_T, ...], list[str]]:
+    """Each item's JSON, reusing the previous encoding of an equal item at the same place."""
+    if previous is not None:
+        before, texts = previous
+        if items == before:  # element identity first: the usual case costs nothing
+            return previous
+        old = len(before)
+        return items, [
+            texts[i] if i < old and before[i] == item else _dumps(encode(item))
+            for i, item in enumerate(items)
+        ]
+    return items, [_dumps(encode(item)) for item in items]
+
+
+def _dumps(value: Any) -> str:
+    # Snapshot times are UTC: "2024-05-01T12:00:00Z", microseconds only when non-zero.
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
+
+
+class _Fragments:
+    __slots__ = ("conditions", "init_statuses", "labels", "spec", "statuses")
+
+    def __init__(self) -> None:
+        self.spec: tuple[tuple[object, ...], str] | None = None
+        self.labels: tuple[tuple[tuple[str, str], ...], str] | None = None
+        self.conditions: tuple[tuple[PodCondition, ...], list[str]] | None = None
+        self.init_statuses: tuple[tuple[ContainerStatus, ...], list[str]] | None = None
+        self.statuses: tuple[tuple[ContainerStatus, ...], list[str]] | None = None
+
+
+class DocumentMemo:
+    """``snapshot_document`` as JSON text, per pod reusing the encoding of unchanged parts.
+
+    Successive snapshots of one pod share most of their parts (``SnapshotCache`` hands back
+    the very same tuples for an unchanged spec, labels or container status), so only what
+    changed is encoded again: the spec about once per pod, a container status when it moves.
+    Parts are compared with ``==``, which tests identity first. The text is equivalent JSON to
+    ``orjson.dumps(snapshot_document(snapshot))`` (key order aside; the column is jsonb).
+    """
+
+    def __init__(self) -> None:
+        self._pods: dict[str, _Fragments] = {}
+
+    def __len__(self) -> int:
+        return len(self._pods)
+
+    def forget(self, uid: str) -> None:
+        self._pods.pop(uid, None)
+
+    def clear(self) -> None:
+        self._pods.clear()
+
+    def labels(self, snapshot: PodSnapshot) -> str:
+        """The labels as a JSON object text."""
+        fragments = self._fragments(snapshot.uid)
+        found = fragments.labels
+        if found is None or found[0] != snapshot.labels:
+            found = fragments.labels = (snapshot.labels, _dumps(dict(snapshot.labels)))
+        return found[1]
+
+    def document(self, snapshot: PodSnapshot) -> str:
+        fragments = self._fragments(snapshot.uid)
+        key = (
+            snapshot.node_name,
+            snapshot.termination_grace_period_seconds,
+            snapshot.restart_policy,
+            snapshot.readiness_gates,
+            snapshot.init_containers,
+            snapshot.containers,
+        )
+        spec = fragments.spec
+        if spec is None or spec[0] != key:
+            spec = fragments.spec = (key, _dumps(_spec(snapshot)))
+        meta_text = _dumps(_meta(snapshot, labels=False))
+        if snapshot.labels:
+            meta_text = f'{meta_text[:-1]},"labels":{self.labels(snapshot)}}}'
+        scalars = _dumps(_status_scalars(snapshot))
+        parts = [scalars[1:-1]] if scalars != "{}" else []
+        for name, attr, items, encode in (
+            ("conditions", "conditions", snapshot.conditions, _condition),
+            ("initContainerStatuses", "init_statuses", snapshot.init_container_statuses, _status),
+            ("containerStatuses", "statuses", snapshot.container_statuses, _status),
+        ):
+            if not items:
+                continue
+            encoded = _encoded(items, getattr(fragments, attr), encode)
+            setattr(fragments, attr, encoded)
+            parts.append(f'"{name}":[{",".join(encoded[1])}]')
+        status_text = "{" + ",".join(parts) + "}"
+        return f'{{"metadata":{meta_text},"spec":{spec[1]},"status":{status_text}}}'
+
+    def _fragments(self, uid: str) -> _Fragments:
+        fragments = self._pods.get(uid)
+        if fragments is None:
+            fragments = self._pods[uid] = _Fragments()
+        return fragments
 
 
 def snapshot_from_document(document: dict[str, Any]) -> PodSnapshot:
