@@ -363,7 +363,10 @@ def openapi_document(*, server: str = "/") -> JSON:
                     "responses": {
                         "200": _ok("The pod.", "PodDetail"),
                         "400": _error("An unknown parameter."),
-                        "404": _error("No pod with this uid is retained."),
+                        "404": _error(
+                            "No pod with this uid is retained, or it is outside the caller's "
+                            "namespaces (the same answer, so it does not reveal which)."
+                        ),
                         **_COMMON_ERRORS,
                     },
                 }
@@ -376,7 +379,10 @@ def openapi_document(*, server: str = "/") -> JSON:
                     "responses": {
                         "200": _ok("The timeline.", "Timeline"),
                         "400": _error("An invalid parameter (named in 'parameter')."),
-                        "404": _error("No pod with this uid is retained."),
+                        "404": _error(
+                            "No pod with this uid is retained, or it is outside the caller's "
+                            "namespaces (the same answer, so it does not reveal which)."
+                        ),
                         **_COMMON_ERRORS,
                     },
                 }
