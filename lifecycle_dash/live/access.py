@@ -2,9 +2,11 @@
 
 A connection computes ``access_scope`` when it opens and re-reads it (the user row too: a
 deactivated user or a removed superuser flag counts) every ``RECHECK_SECONDS``. When the
-scope changed, the connection is closed with code 4403; the browser reconnects and the new
-connection starts from a full refresh under the new scope. So a revoked grant stops a live
-view within ``RECHECK_SECONDS``, and a page load or API call at once.
+scope changed, the connection is closed with ``SCOPE_CHANGED`` (1012, "service restart"),
+which htmx's ws extension answers by reconnecting: the new connection is checked under the
+new grants and starts with a full refresh, so rows the viewer may no longer see leave the
+page; a timeline the viewer may no longer see is refused (``FORBIDDEN``). A revoked grant
+thus stops a live view within ``RECHECK_SECONDS``, and a page load or API call at once.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from django.contrib.auth import get_user_model
 from lifecycle_dash.access.scope import NOTHING, AccessScope
 from lifecycle_dash.access.selectors import RECHECK_SECONDS, access_scope
 
-__all__ = ["FORBIDDEN", "connection_scope", "recheck_access", "stop_recheck"]
+__all__ = ["FORBIDDEN", "SCOPE_CHANGED", "connection_scope", "recheck_access", "stop_recheck"]
 
 log = logging.getLogger(__name__)
 
-# Close code of a connection the viewer may not (or no longer) hold.
+# Close code refusing a connection the viewer may not hold (final: the browser stays away).
 FORBIDDEN = 4403
+# Close code after the viewer's grants changed: the browser reconnects under the new ones.
+SCOPE_CHANGED = 1012
 
 
 def _current_scope(user_pk: Any) -> AccessScope:
@@ -47,7 +51,7 @@ async def _recheck(consumer: Any, user_pk: Any, scope: AccessScope, interval: fl
             log.exception("re-reading a connection's access failed; checking again later")
             continue
         if current != scope:
-            await consumer.close(code=FORBIDDEN)
+            await consumer.close(code=SCOPE_CHANGED)
             return
 
 

@@ -14,11 +14,11 @@
   connection.
 
 Access: the viewer's scope (``live.access``) is part of the connection's filter, computed at
-connect and re-checked every ``RECHECK_SECONDS`` (a change closes with 4403; the browser
-reconnects). A message about a pod outside the scope is dropped on its own fields (cluster
-and namespace) before any query, and the re-read applies the scope again, so such a pod is
-never read nor rendered for this connection. A viewer limited to some clusters joins only
-their groups.
+connect and re-checked every ``RECHECK_SECONDS`` (a change closes with 1012, on which the
+browser reconnects under the new grants). A message about a pod outside the scope is dropped
+on its own fields (cluster and namespace) before any query, and the re-read applies the scope
+again, so such a pod is never read nor rendered for this connection. A viewer limited to
+some clusters joins only their groups.
 
 Cheap per connection: one group, an in-memory prefilter, a share of one pod query per round
 and a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.

@@ -11,7 +11,8 @@ htmx's ws extension swaps each fragment by its id. The zoom window comes from th
 URL's query string (``?from=...&to=...``) and is re-read at every render, so a relative window
 (``-15m``) keeps sliding. Anonymous connections are refused (close code 4401), and so is a pod
 outside the viewer's namespaces (4403, also for an unknown uid unless the viewer sees every
-namespace: the answer must not tell which uids exist); the scope is re-checked while open.
+namespace: the answer must not tell which uids exist); the scope is re-checked while open
+(a change closes with 1012, and the browser's reconnect is checked again).
 """
 
 from __future__ import annotations

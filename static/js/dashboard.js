@@ -29,6 +29,7 @@
     if (!document.body.contains(event.target)) return; // replaced by a filter change
     if (code === 4401) indicate("offline", "signed out");
     else if (code === 4400) indicate("offline", "invalid filter");
+    else if (code === 4403) indicate("offline", "no access");
     else if (retrying) indicate("reconnecting", "reconnecting…");
     else indicate("offline", "offline");
   });

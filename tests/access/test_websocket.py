@@ -219,7 +219,17 @@ async def test_a_revoked_grant_closes_the_live_connections(
             output = await communicator.receive_output(timeout=3)
             if output["type"] == "websocket.close":
                 break
-        assert output["code"] == live_access.FORBIDDEN
+        # "Service restart": htmx's ws extension reconnects by itself on this code.
+        assert output["code"] == live_access.SCOPE_CHANGED
     # A viewer whose access did not change stays connected.
     assert await unchanged.receive_nothing(timeout=0.5)
     await unchanged.disconnect()
+
+    # The browser's reconnects: the dashboard comes back empty, saying why; the pod is refused.
+    again = await dashboard(live.member)
+    first = await again.receive_from(timeout=5)
+    assert "alpha-web-41" not in first
+    assert "You have not been granted access to any namespace yet" in first
+    await again.disconnect()
+    _, connected, code = await timeline(live.member, uid(41))
+    assert (connected, code) == (False, live_access.FORBIDDEN)
