@@ -151,12 +151,19 @@ def test_no_loss_no_duplicates_through_every_fault(churn: Churn, stack_env: dict
             assert terminate_worker_connections() >= 1
             advances()
 
-            holder = pods_stream.get().lease_owner
-            if holder.count(":") == 2 and not holder.startswith("queued:"):
-                victim = int(holder.split(":")[1])
-                if victim in workers:
-                    os.killpg(victim, signal.SIGKILL)
-            advances(timeout=45)
+            # SIGKILL the whole worker (main process and pool) whose pool process runs the pod
+            # slice: with 60 changes a second it is in the middle of a batch.
+            def running_slice_pid() -> int | None:
+                holder = pods_stream.get().lease_owner  # "<host>:<pid>:<token>" while running
+                if holder.count(":") != 2 or holder.startswith("queued:"):
+                    return None
+                return int(holder.split(":")[1])
+
+            assert wait_until(lambda: running_slice_pid() is not None, timeout=30)
+            victim = os.getpgid(running_slice_pid() or 0)
+            assert victim in workers, f"the slice runs outside the test's workers: {victim}"
+            os.killpg(victim, signal.SIGKILL)
+            advances(timeout=45)  # the victim is dead: another worker took the stream over
 
             # Redis restart: queued slices and unacked messages are gone.
             redis.__exit__(None, None, None)
