@@ -6,10 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from lifecycle_dash.ingest.models import Cluster
 from lifecycle_dash.lifecycle.kubectl import kubectl_columns
 from lifecycle_dash.lifecycle.snapshot import snapshot_from_pod
+from lifecycle_dash.web import timetravel
 from lifecycle_dash.web.filters import parse_pod_filter
 from lifecycle_dash.web.timetravel import UNKNOWN_STATUS, cluster_at, steps_around
 from tests.web.review_scenario import Played, ingest
@@ -54,6 +56,51 @@ def test_status_ready_restarts_and_age_are_what_kubectl_printed_then(
 
     shown = {row.name: (row.status, row.ready, row.restarts, row.age) for row in table.rows}
     assert shown == expected
+
+
+@pytest.mark.parametrize(
+    "candidates",
+    [
+        pytest.param(timetravel.STATUS_CANDIDATES, id="probing-the-candidates"),
+        pytest.param(0, id="walking-every-pod"),
+    ],
+)
+def test_a_status_filter_lists_exactly_the_pods_that_had_that_status_then(
+    cluster, played, candidates, monkeypatch, django_assert_num_queries
+):
+    # Both ways of answering agree: the candidates from the index, and (a STATUS with more
+    # transitions than the threshold) the walk over every pod alive at T.
+    monkeypatch.setattr(timetravel, "STATUS_CANDIDATES", candidates)
+    for fraction in (0.35, 0.75):
+        at = played.start + (played.end - played.start) * fraction
+        expected = served_columns(played, at)
+        statuses = {status for status, *_ in expected.values()} | {"NoSuchStatus"}
+        for status in statuses:
+            # Running and Completed always walk: no candidates query.
+            with django_assert_num_queries(1 if status in ("Running", "Completed") else 2):
+                table = cluster_at(pod_filter=parse_pod_filter({"status": status}), at=at)
+
+            shown = {row.name for row in table.rows}
+            assert shown == {name for name, columns in expected.items() if columns[0] == status}
+            assert all(row.status == status for row in table.rows)
+
+
+def test_the_status_candidates_come_from_their_partial_index(cluster, played):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'ingest_transition_status_then'::regclass"
+        )
+        indexes = {name for (name,) in cursor.fetchall()}
+        # The demo's partitions are small enough for a sequential scan to be cheaper.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN " + timetravel._CANDIDATES_SQL, ["OOMKilled", played.end, played.end, 10]
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert indexes
+    assert any(name in plan for name in indexes), plan
 
 
 def test_a_crash_looping_pod_shows_its_restarts_with_their_age_at_that_instant(cluster, played):
