@@ -38,7 +38,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from lifecycle_dash.live.access import connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.batching import COALESCE_SECONDS, rounds
-from lifecycle_dash.live.connections import websocket_closed, websocket_opened
+from lifecycle_dash.live.connections import CountedConsumer
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.render import PageWindow, render_frame
 from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
@@ -96,7 +96,8 @@ def _groups(pod_filter: PodFilter) -> list[str]:
     return [all_pods_group()]
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
+    kind = "dashboard"
     groups_joined: tuple[str, ...] = ()
     rechecker: asyncio.Task[None] | None = None
     window: PageWindow | None = None
@@ -122,8 +123,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
-        websocket_opened("dashboard")
-        self.counted = True
+        self.count_open()
         frame = await database_sync_to_async(self._initial_frame)()
         await self.send(text_data=frame)
 
@@ -135,8 +135,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         return render_frame(ops, counts=counts, pod_filter=self.window.pod_filter)
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "counted", False):
-            websocket_closed("dashboard")
+        self.count_closed()
         await stop_recheck(self.rechecker)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)

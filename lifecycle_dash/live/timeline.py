@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from lifecycle_dash.access.scope import AccessScope
 from lifecycle_dash.live.access import FORBIDDEN, connection_scope, recheck_access, stop_recheck
-from lifecycle_dash.live.connections import websocket_closed, websocket_opened
+from lifecycle_dash.live.connections import CountedConsumer
 from lifecycle_dash.live.consumers import changed_pods
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.web.selectors_pod import pod_get
@@ -58,7 +58,8 @@ def _group_to_watch(uid: str, access: AccessScope) -> str | None:
     return cluster_group(pod.cluster.name)
 
 
-class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
+    kind = "timeline"
     uid: str = ""
     group: str = ""
     params: dict[str, str]
@@ -87,12 +88,10 @@ class TimelineConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
-        websocket_opened("timeline")
-        self.counted = True
+        self.count_open()
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "counted", False):
-            websocket_closed("timeline")
+        self.count_closed()
         await stop_recheck(self.rechecker)
         if self._pending is not None:
             self._pending.cancel()
