@@ -26,13 +26,13 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from lifecycle_dash.lifecycle.frozen import fast_new
 from lifecycle_dash.lifecycle.kubectl import kubectl_status, same_status
 from lifecycle_dash.lifecycle.projection import (
     encode_state,
     encode_terminated,
     first_conditions,
     first_statuses,
-    is_ready,
     iso,
     state_label,
     strip_state,
@@ -63,13 +63,17 @@ MAX_GAP_RECORDS = 500
 K = TransitionKind
 
 
+_new_transition = fast_new(Transition)
+
+
 class _Emitter:
     """Builds transitions for one diff, sharing uid, receive time and key discriminator."""
 
-    __slots__ = ("observed_at", "out", "rv_key", "uid")
+    __slots__ = ("observed_at", "out", "prefix", "rv_key", "uid")
 
     def __init__(self, uid: str, rv: str, observed_at: datetime) -> None:
         self.uid = uid
+        self.prefix = uid + "|"
         self.observed_at = observed_at
         self.rv_key = f"rv={rv}" if rv else f"observed={iso(observed_at)}"
         self.out: list[Transition] = []
@@ -80,21 +84,20 @@ class _Emitter:
         subject: str,
         old: JSONScalar,
         new: JSONScalar,
-        *,
         api_time: datetime | None = None,
         detail: dict[str, Any] | None = None,  # values JSON-safe and immutable already
         key: str | None = None,
     ) -> None:
         # Positional: this runs for every transition and keyword parsing is measurable.
         self.out.append(
-            Transition(
+            _new_transition(
                 self.uid,
                 kind,
                 subject,
                 old,
                 new,
                 self.observed_at,
-                f"{self.uid}|{kind}|{subject}|{self.rv_key if key is None else key}",
+                f"{self.prefix}{kind.value}|{subject}|{self.rv_key if key is None else key}",
                 api_time,
                 _OBSERVED if api_time is None else _API,
                 _EMPTY if detail is None else MappingProxyType(detail),
@@ -169,18 +172,21 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
             K.POD_REASON, "", before.reason, after.reason, detail={"message": text(after.message)}
         )
 
-    conditions_changed = before.conditions != after.conditions
+    conditions_changed = _changed(before.conditions, after.conditions)
     if conditions_changed:
         conds_before = first_conditions(before)
         conds_after = first_conditions(after)
         for type_, cond in conds_after.items():
-            _diff_condition(em, type_, conds_before.get(type_), cond)
+            was = conds_before.get(type_)
+            if was is not cond:
+                _diff_condition(em, type_, was, cond)
         for type_ in sorted(conds_before.keys() - conds_after.keys()):
             _diff_condition(em, type_, conds_before[type_], None)
-        ready_before, ready_after = is_ready(conds_before), is_ready(conds_after)
+        ready = conds_after.get("Ready")
+        was = conds_before.get("Ready")
+        ready_before = was is not None and was.status == "True"
+        ready_after = ready is not None and ready.status == "True"
         if ready_before != ready_after:
-            ready = conds_after.get("Ready")
-            was = conds_before.get("Ready")
             moved = ready is not None and (
                 was is None or was.last_transition_time != ready.last_transition_time
             )
@@ -190,19 +196,20 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
                 ready_before,
                 ready_after,
                 # as for CONDITION: the API time only when the condition's time moved
-                api_time=ready.last_transition_time if moved and ready is not None else None,
-                detail={"reason": ready.reason if ready is not None else ""},
+                ready.last_transition_time if moved and ready is not None else None,
+                {"reason": ready.reason if ready is not None else ""},
             )
 
-    statuses_changed = (
-        before.init_container_statuses != after.init_container_statuses
-        or before.container_statuses != after.container_statuses
-    )
+    statuses_changed = _changed(
+        before.init_container_statuses, after.init_container_statuses
+    ) or _changed(before.container_statuses, after.container_statuses)
     if statuses_changed:
         statuses_before = first_statuses(before)
         statuses_after = first_statuses(after)
         for name, status in statuses_after.items():
-            _diff_container(em, statuses_before.get(name), status)
+            was_status = statuses_before.get(name)
+            if was_status is not status:
+                _diff_container(em, was_status, status)
         for name in sorted(statuses_before.keys() - statuses_after.keys()):
             old = statuses_before[name]
             em.emit(
@@ -231,6 +238,18 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
             em.emit(K.KUBECTL_STATUS, "", status_before, status_after)
     else:
         same_status(before, after)
+
+
+def _changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """``old != new``, settled by identity where a SnapshotCache shared the items."""
+    if old is new:
+        return False
+    if len(old) == len(new):
+        for a, b in zip(old, new, strict=True):
+            if a is not b:
+                return bool(old != new)
+        return False
+    return True
 
 
 def _diff_condition(

@@ -56,6 +56,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
+from lifecycle_dash.lifecycle.frozen import fast_new
 from lifecycle_dash.lifecycle.timeparse import parse_rfc3339, try_parse_rfc3339
 
 _INT32_MAX = 2**31 - 1
@@ -295,6 +296,16 @@ class PodSnapshot:
 
     def labels_dict(self) -> dict[str, str]:
         return dict(self.labels)
+
+
+# Positional constructors for the hot path (see ``frozen``): same objects, built faster.
+_new_waiting = fast_new(StateWaiting)
+_new_running = fast_new(StateRunning)
+_new_terminated = fast_new(StateTerminated)
+_new_state = fast_new(ContainerState)
+_new_status = fast_new(ContainerStatus)
+_new_condition = fast_new(PodCondition)
+_new_snapshot = fast_new(PodSnapshot)
 
 
 # --- extraction ---------------------------------------------------------------------------
@@ -557,9 +568,9 @@ def _fast_state(state: dict[str, Any]) -> ContainerState | None:
     if type(body) is dict:
         started = body.get("startedAt")
         if started is None:
-            return ContainerState(running=StateRunning())
+            return _new_state(None, _new_running(None), None)
         parsed = try_parse_rfc3339(started)
-        return None if parsed is None else ContainerState(running=StateRunning(parsed))
+        return None if parsed is None else _new_state(None, _new_running(parsed), None)
     body = state.get("waiting")
     if type(body) is dict:
         reason = body.get("reason", "")
@@ -570,7 +581,7 @@ def _fast_state(state: dict[str, Any]) -> ContainerState | None:
             and len(reason) <= MAX_STRING
             and len(message) <= MAX_STRING
         ):
-            return ContainerState(waiting=StateWaiting(reason, message))
+            return _new_state(_new_waiting(reason, message), None, None)
         return None
     body = state.get("terminated")
     if type(body) is dict:
@@ -593,10 +604,12 @@ def _fast_state(state: dict[str, Any]) -> ContainerState | None:
             and (started is None or started_at is not None)
             and (finished is None or finished_at is not None)
         ):
-            return ContainerState(
-                terminated=StateTerminated(
+            return _new_state(
+                None,
+                None,
+                _new_terminated(
                     exit_code, signal, reason, message, started_at, finished_at, container_id
-                )
+                ),
             )
     return None
 
@@ -678,7 +691,7 @@ def _container_status(
         container_id = _str(raw, "containerID", cpath, problems)
         image = _str(raw, "image", cpath, problems)
         image_id = _str(raw, "imageID", cpath, problems)
-    return ContainerStatus(
+    return _new_status(
         name,
         roles.get(name, default_role),
         _state(raw, "state", cpath, problems),
@@ -709,7 +722,7 @@ def _condition(raw: object, path: str, problems: _Problems) -> PodCondition | No
             and len(type_) + len(status) + len(reason) + len(message) <= MAX_STRING
             and (changed is None or changed_at is not None)
         ):
-            return PodCondition(type_, status, reason, message, changed_at)
+            return _new_condition(type_, status, reason, message, changed_at)
     elif not isinstance(raw, Mapping):
         problems.add(f"{path}: expected an object, got {_type_name(raw)}")
         return None
@@ -786,12 +799,14 @@ def _labels(raw: object, problems: _Problems) -> tuple[tuple[str, str], ...]:
 
 # --- parts and their reuse ------------------------------------------------------------------
 #
-# The object is read in parts (labels, each container list, conditions, each status list).
-# A part remembers the raw value it was read from; ``SnapshotCache`` hands the previous parts
-# of the same pod back in, and a part whose raw JSON is equal to last time is reused as is
-# (same tuple objects, same problems), so unchanged parts cost one C-level comparison and
-# ``diff`` can skip them by identity. ``snapshot_from_pod`` runs the very same code with
-# nothing to reuse, so both paths give equal snapshots by construction.
+# The object is read in parts: metadata (all but resourceVersion), the spec's scalars, each
+# container list, the status (and within it each list). A part remembers the raw value it was
+# read from; ``SnapshotCache`` hands the previous parts of the same pod back in, and a part
+# whose raw JSON is equal to last time is reused as is (same tuple objects, same problems), so
+# unchanged parts cost one C-level comparison and ``diff`` can skip them by identity. A kubelet
+# status resync thus costs a handful of comparisons, and a changed condition or container
+# status re-reads only that item. ``snapshot_from_pod`` runs the very same code with nothing
+# to reuse, so both paths give equal snapshots by construction.
 
 T = TypeVar("T")
 
@@ -819,29 +834,34 @@ def _read_list(
     parse: Callable[[object, str, _Problems], T | None],
     previous: _ListPart[T] | None,
     context: object = None,
-    fingerprint: Callable[[object], object] | None = None,
+    spec: bool = False,
 ) -> _ListPart[T]:
     """Read a list part, reusing what ``previous`` read from equal raw items.
 
-    ``fingerprint`` maps a raw item to just the members ``parse`` reads, so that changes
-    elsewhere in the item (env, resources...) neither defeat reuse nor stay referenced.
+    ``spec``: the items are spec containers, compared on ``_spec_fingerprint`` (just the
+    members ``parse`` reads), so that changes elsewhere in the item (env, resources...)
+    neither defeat reuse nor stay referenced.
     """
     raw = parent.get(key)
-    if fingerprint is not None and type(raw) is list:
-        prints: object = tuple(map(fingerprint, raw))
-    else:
-        prints = raw
-    if previous is not None and previous.context == context and prints == previous.raw:
+    prints: Any = _spec_fingerprints(raw) if spec else raw
+    if (
+        previous is not None
+        and prints == previous.raw
+        and (previous.context is context or previous.context == context)
+    ):
         return previous
     problems = _Problems()
     raw_items = _list(parent, key, path, problems)
     old_items = previous.items if previous is not None and previous.context == context else ()
+    n_old = len(old_items)
     items: list[_Part[T | None]] = []
     for i, item in enumerate(raw_items):
-        item_print = prints[i] if prints is not raw else item  # type: ignore[index]
-        if i < len(old_items) and old_items[i].raw == item_print:
-            items.append(old_items[i])
-            continue
+        item_print = prints[i] if spec and prints is not raw else item
+        if i < n_old:
+            old = old_items[i]
+            if old.raw == item_print:
+                items.append(old)
+                continue
         item_problems = _Problems()
         parsed = parse(item, f"{path}{key}[{i}]", item_problems)
         items.append(_Part(item_print, parsed, tuple(item_problems)))
@@ -857,24 +877,36 @@ def _read_list(
     )
 
 
+# The members of a spec container that ``_container_spec`` reads (nothing else).
+_SPEC_CONTAINER_KEYS = (
+    "name",
+    "image",
+    "restartPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+)
+_NOT_DICT = object()  # marks the fingerprint of a non-dict item: never equal to a dict's
+
+
 def _spec_fingerprint(item: object) -> object:
     """The members of a spec container that ``_container_spec`` reads (nothing else)."""
     if type(item) is dict:
-        get = item.get
-        return (
-            _DICT,
-            get("name"),
-            get("image"),
-            get("restartPolicy"),
-            get("lifecycle"),
-            get("livenessProbe"),
-            get("readinessProbe"),
-            get("startupProbe"),
+        return tuple(map(item.get, _SPEC_CONTAINER_KEYS))
+    return (_NOT_DICT, item)
+
+
+def _spec_fingerprints(raw: object) -> object:
+    if type(raw) is list:
+        keys = _SPEC_CONTAINER_KEYS
+        return tuple(
+            [
+                tuple(map(item.get, keys)) if type(item) is dict else (_NOT_DICT, item)
+                for item in raw
+            ]
         )
-    return item
-
-
-_DICT = object()  # marks a fingerprint of a dict item, so no other item can equal it
+    return raw
 
 
 def _init_spec(item: object, path: str, problems: _Problems) -> ContainerSpec | None:
@@ -887,6 +919,82 @@ def _regular_spec(item: object, path: str, problems: _Problems) -> ContainerSpec
 
 def _regular_status(item: object, path: str, problems: _Problems) -> ContainerStatus | None:
     return _container_status(item, _NO_MAP, ContainerRole.REGULAR, path, problems)
+
+
+# The metadata members read (resourceVersion apart: it changes on every update).
+_META_KEYS = (
+    "uid",
+    "namespace",
+    "name",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "labels",
+)
+
+
+@dataclass(slots=True)
+class _MetaPart:
+    raw: tuple[object, ...]  # the members of _META_KEYS, in that order
+    uid: str
+    namespace: str
+    name: str
+    owner_kind: str
+    owner_name: str
+    labels: tuple[tuple[str, str], ...]
+    creation_timestamp: datetime | None
+    deletion_timestamp: datetime | None
+    deletion_grace_period_seconds: int | None
+    problems: tuple[str, ...]
+
+
+def _read_meta(meta: Mapping[str, Any], raw: tuple[object, ...]) -> _MetaPart:
+    problems = _Problems()
+    m = "metadata."
+    uid = _str(meta, "uid", m, problems, required=True)
+    namespace = _str(meta, "namespace", m, problems)
+    name = _str(meta, "name", m, problems, required=True)
+    owner_kind, owner_name = _controller(meta, problems)
+    return _MetaPart(
+        raw,
+        uid,
+        namespace,
+        name,
+        owner_kind,
+        owner_name,
+        _labels(raw[7], problems),
+        _time(meta, "creationTimestamp", m, problems),
+        _time(meta, "deletionTimestamp", m, problems),
+        _int(meta, "deletionGracePeriodSeconds", m, problems),
+        tuple(problems),
+    )
+
+
+# The spec's own members read (the container lists are parts of their own).
+_SPEC_KEYS = ("nodeName", "terminationGracePeriodSeconds", "restartPolicy", "readinessGates")
+
+
+@dataclass(slots=True)
+class _SpecPart:
+    raw: tuple[object, ...]  # the members of _SPEC_KEYS, in that order
+    node_name: str
+    termination_grace_period_seconds: int | None
+    restart_policy: str
+    readiness_gates: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def _read_spec(spec: Mapping[str, Any], raw: tuple[object, ...]) -> _SpecPart:
+    problems = _Problems()
+    return _SpecPart(
+        raw,
+        _str(spec, "nodeName", "spec.", problems),
+        _int(spec, "terminationGracePeriodSeconds", "spec.", problems),
+        _str(spec, "restartPolicy", "spec.", problems),
+        _readiness_gates(spec, problems),
+        tuple(problems),
+    )
 
 
 @dataclass(slots=True)
@@ -911,10 +1019,23 @@ class _StatusPart:
 class _Memo:
     """The parts of the last object seen of one pod."""
 
-    labels: _Part[tuple[tuple[str, str], ...]] | None = None
+    meta: _MetaPart | None = None
+    spec: _SpecPart | None = None
     init_specs: _ListPart[ContainerSpec] | None = None
     specs: _ListPart[ContainerSpec] | None = None
     status: _StatusPart | None = None
+
+
+class _InitStatusParser:
+    """Parses init container statuses with the roles their spec gives (no per-call closure)."""
+
+    __slots__ = ("roles",)
+
+    def __init__(self, roles: Mapping[str, ContainerRole]) -> None:
+        self.roles = roles
+
+    def __call__(self, item: object, path: str, problems: _Problems) -> ContainerStatus | None:
+        return _container_status(item, self.roles, ContainerRole.INIT, path, problems)
 
 
 def _read_status(
@@ -923,18 +1044,18 @@ def _read_status(
     roles: Mapping[str, ContainerRole],
     previous: _StatusPart | None,
 ) -> _StatusPart:
-    if previous is not None and previous.roles == roles and raw == previous.raw:
+    if (
+        previous is not None
+        and raw == previous.raw
+        and (previous.roles is roles or previous.roles == roles)
+    ):
         # A kubelet resync or a metadata-only change: the status is as it was.
         return previous
-
-    def init_status(item: object, path: str, problems: _Problems) -> ContainerStatus | None:
-        return _container_status(item, roles, ContainerRole.INIT, path, problems)
-
     init_statuses = _read_list(
         status,
         "initContainerStatuses",
         "status.",
-        init_status,
+        _InitStatusParser(roles),
         previous.init_statuses if previous is not None else None,
         roles,
     )
@@ -955,6 +1076,7 @@ def _read_status(
     problems = _Problems()
     for part in (init_statuses, statuses, conditions):
         problems.extend(part.problems)
+    s = "status."
     return _StatusPart(
         raw,
         roles,
@@ -962,81 +1084,107 @@ def _read_status(
         statuses,
         conditions,
         pod_ips=_pod_ips(status, problems),
-        qos_class=_str(status, "qosClass", "status.", problems),
-        phase=_str(status, "phase", "status.", problems),
-        reason=_str(status, "reason", "status.", problems),
-        message=_str(status, "message", "status.", problems),
-        nominated_node_name=_str(status, "nominatedNodeName", "status.", problems),
+        qos_class=_str(status, "qosClass", s, problems),
+        phase=_str(status, "phase", s, problems),
+        reason=_str(status, "reason", s, problems),
+        message=_str(status, "message", s, problems),
+        nominated_node_name=_str(status, "nominatedNodeName", s, problems),
         problems=tuple(problems),
     )
 
 
-def _build(raw: Mapping[str, Any], memo: _Memo | None) -> tuple[PodSnapshot, _Memo]:
-    problems = _Problems()
+def _build(raw: Mapping[str, Any], memo: _Memo) -> PodSnapshot:
+    """Read ``raw``, reusing the parts in ``memo`` where their raw JSON is unchanged, and
+    leave the parts just read in ``memo`` for the next update of the same pod."""
+    problems = _Problems()  # those of the pod itself; the parts carry their own
     if type(raw) is not dict and not isinstance(raw, Mapping):
         problems.add(f"pod: expected an object, got {_type_name(raw)}")
-        return PodSnapshot(uid="", problems=tuple(problems)), _Memo()
-    if memo is None:
-        memo = _Memo()
-    meta = _map(raw, "metadata", "", problems)
-    if "metadata" not in raw:
-        problems.add("metadata: missing")
-    spec = _map(raw, "spec", "", problems)
-    status = _map(raw, "status", "", problems)
+        return PodSnapshot(uid="", problems=tuple(problems))
+    meta = raw.get("metadata")
+    if type(meta) is not dict:
+        meta = _map(raw, "metadata", "", problems)
+        if "metadata" not in raw:
+            problems.add("metadata: missing")
+    spec = raw.get("spec")
+    if type(spec) is not dict:
+        spec = _map(raw, "spec", "", problems)
+    raw_status = raw.get("status")
+    status = raw_status if type(raw_status) is dict else _map(raw, "status", "", problems)
 
-    raw_labels = meta.get("labels")
-    labels = memo.labels
-    if labels is None or raw_labels != labels.raw:
-        label_problems = _Problems()
-        labels = _Part(raw_labels, _labels(raw_labels, label_problems), tuple(label_problems))
-    init_specs = _read_list(
-        spec, "initContainers", "spec.", _init_spec, memo.init_specs, None, _spec_fingerprint
+    resource_version = meta.get("resourceVersion")
+    if type(resource_version) is not str or len(resource_version) > MAX_STRING:
+        resource_version = _str(meta, "resourceVersion", "metadata.", problems)
+
+    meta_raw = tuple(map(meta.get, _META_KEYS))
+    meta_part = memo.meta
+    if meta_part is None or meta_part.raw != meta_raw:
+        meta_part = memo.meta = _read_meta(meta, meta_raw)
+    spec_raw = tuple(map(spec.get, _SPEC_KEYS))
+    spec_part = memo.spec
+    if spec_part is None or spec_part.raw != spec_raw:
+        spec_part = memo.spec = _read_spec(spec, spec_raw)
+
+    previous_init_specs = memo.init_specs
+    init_specs = memo.init_specs = _read_list(
+        spec, "initContainers", "spec.", _init_spec, previous_init_specs, None, True
     )
-    specs = _read_list(
-        spec, "containers", "spec.", _regular_spec, memo.specs, None, _spec_fingerprint
+    specs = memo.specs = _read_list(
+        spec, "containers", "spec.", _regular_spec, memo.specs, None, True
     )
-    if memo.init_specs is init_specs and memo.status is not None:
-        roles = memo.status.roles
+    previous_status = memo.status
+    if previous_init_specs is init_specs and previous_status is not None:
+        roles = previous_status.roles
     else:
         roles = {c.name: c.role for c in init_specs.value}
-    status_part = _read_status(raw.get("status"), status, roles, memo.status)
-    for part in (labels, init_specs, specs, status_part):
-        problems.extend(part.problems)
+    status_part = memo.status = _read_status(raw_status, status, roles, previous_status)
 
-    owner_kind, owner_name = _controller(meta, problems)
-    snapshot = PodSnapshot(
-        uid=_str(meta, "uid", "metadata.", problems, required=True),
-        namespace=_str(meta, "namespace", "metadata.", problems),
-        name=_str(meta, "name", "metadata.", problems, required=True),
-        owner_kind=owner_kind,
-        owner_name=owner_name,
-        node_name=_str(spec, "nodeName", "spec.", problems),
-        pod_ips=status_part.pod_ips,
-        qos_class=status_part.qos_class,
-        labels=labels.value,
-        resource_version=_str(meta, "resourceVersion", "metadata.", problems),
-        creation_timestamp=_time(meta, "creationTimestamp", "metadata.", problems),
-        phase=status_part.phase,
-        reason=status_part.reason,
-        message=status_part.message,
-        nominated_node_name=status_part.nominated_node_name,
-        readiness_gates=_readiness_gates(spec, problems),
-        conditions=status_part.conditions.value,
-        init_container_statuses=status_part.init_statuses.value,
-        container_statuses=status_part.statuses.value,
-        deletion_timestamp=_time(meta, "deletionTimestamp", "metadata.", problems),
-        deletion_grace_period_seconds=_int(
-            meta, "deletionGracePeriodSeconds", "metadata.", problems
-        ),
-        termination_grace_period_seconds=_int(
-            spec, "terminationGracePeriodSeconds", "spec.", problems
-        ),
-        restart_policy=_str(spec, "restartPolicy", "spec.", problems),
-        init_containers=init_specs.value,
-        containers=specs.value,
-        problems=_capped(problems) if problems else (),
+    if (
+        problems
+        or meta_part.problems
+        or spec_part.problems
+        or init_specs.problems
+        or specs.problems
+        or status_part.problems
+    ):
+        for part_problems in (
+            meta_part.problems,
+            spec_part.problems,
+            init_specs.problems,
+            specs.problems,
+            status_part.problems,
+        ):
+            problems.extend(part_problems)
+        all_problems = _capped(problems)
+    else:
+        all_problems = ()
+    return _new_snapshot(
+        meta_part.uid,
+        meta_part.namespace,
+        meta_part.name,
+        meta_part.owner_kind,
+        meta_part.owner_name,
+        spec_part.node_name,
+        status_part.pod_ips,
+        status_part.qos_class,
+        meta_part.labels,
+        resource_version,
+        meta_part.creation_timestamp,
+        status_part.phase,
+        status_part.reason,
+        status_part.message,
+        status_part.nominated_node_name,
+        spec_part.readiness_gates,
+        status_part.conditions.value,
+        status_part.init_statuses.value,
+        status_part.statuses.value,
+        meta_part.deletion_timestamp,
+        meta_part.deletion_grace_period_seconds,
+        spec_part.termination_grace_period_seconds,
+        spec_part.restart_policy,
+        init_specs.value,
+        specs.value,
+        all_problems,
     )
-    return snapshot, _Memo(labels, init_specs, specs, status_part)
 
 
 def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
@@ -1045,7 +1193,7 @@ def snapshot_from_pod(raw: Mapping[str, Any]) -> PodSnapshot:
     What cannot be read is left at its empty value and named in ``problems``.
     Pure: for a stream of updates, ``SnapshotCache`` gives equal results faster.
     """
-    return _build(raw, None)[0]
+    return _build(raw, _Memo())
 
 
 class SnapshotCache:
@@ -1053,16 +1201,16 @@ class SnapshotCache:
 
     Remembers, per pod UID, the parts of the last object it read (a reference to their raw
     JSON and the parsed values). Parts whose raw JSON is equal this time (usually the whole
-    spec, the labels, most container statuses) are reused instead of parsed again, so the
-    snapshot shares those tuples with the previous one and ``diff`` skips them by identity.
-    The result equals ``snapshot_from_pod(raw)`` (pinned by a property test), with one
-    documented exception that no API server can produce: parts are compared with ``==``,
-    for which JSON ``true`` equals ``1`` and ``1`` equals ``1.0``; if a field flips between
-    such spellings while nothing else in its part changes, the earlier reading (and its
-    problems) is kept until the part changes. Container specs are compared only on the
-    members that are read (name, image, restartPolicy, lifecycle, probes), so env values,
-    args and volumes are not kept alive by the cache (hook and probe definitions are, in
-    memory only, to be compared; nothing of them beyond the snapshot fields is exposed).
+    spec, the metadata, most conditions and container statuses) are reused instead of parsed
+    again, so the snapshot shares those tuples and items with the previous one and ``diff``
+    skips them by identity. The result equals ``snapshot_from_pod(raw)`` (pinned by a
+    property test), with one documented exception that no API server can produce: parts are
+    compared with ``==``, for which JSON ``true`` equals ``1`` and ``1`` equals ``1.0``; if a
+    field flips between such spellings while nothing else in its part changes, the earlier
+    reading (and its problems) is kept until the part changes. Container specs are compared
+    only on the members that are read (name, image, restartPolicy, lifecycle, probes), so env
+    values, args and volumes are not kept alive by the cache (hook and probe definitions are,
+    in memory only, to be compared; nothing of them beyond the snapshot fields is exposed).
 
     Memory is bounded by ``max_pods`` (least recently updated pods are forgotten first; a
     forgotten pod is simply parsed in full next time). Call ``forget(uid)`` on DELETED.
@@ -1078,12 +1226,15 @@ class SnapshotCache:
 
     def snapshot(self, raw: Mapping[str, Any]) -> PodSnapshot:
         uid = _peek_uid(raw)
-        memo = self._memos.pop(uid, None) if uid else None
-        snapshot, memo = _build(raw, memo)
+        memos = self._memos
+        memo = memos.pop(uid, None) if uid else None
+        if memo is None:
+            memo = _Memo()
+        snapshot = _build(raw, memo)
         if uid and snapshot.uid == uid:
-            self._memos[uid] = memo  # re-inserted last: dict order is recency order
-            if len(self._memos) > self.max_pods:
-                del self._memos[next(iter(self._memos))]
+            memos[uid] = memo  # re-inserted last: dict order is recency order
+            if len(memos) > self.max_pods:
+                del memos[next(iter(memos))]
         return snapshot
 
     def forget(self, uid: str) -> None:
