@@ -182,10 +182,29 @@ TEMPLATES = [
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def _with_pool_size(url: str, size: int) -> str:
+    """``url`` with ``max_connections`` (unless it sets one): redis-py reads it from the URL."""
+    parts = urlsplit(url)
+    if "max_connections" in parse_qs(parts.query):
+        return url
+    query = f"{parts.query}&" if parts.query else ""
+    return parts._replace(query=f"{query}max_connections={size}").geturl()
+
+
+# redis-py's asyncio pool holds 100 connections and then RAISES instead of waiting. Each
+# WebSocket's group_add/group_discard borrows one, so 500 dashboards closing together (a
+# deploy, a network blip) failed most of their disconnects with "Too many connections" and
+# left their channels in the groups. The pool keeps what a burst opened; Redis allows 10,000.
+CHANNEL_LAYER_POOL_SIZE = 2000
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            "hosts": [_with_pool_size(REDIS_URL, CHANNEL_LAYER_POOL_SIZE)],
+            "capacity": 1500,
+            "expiry": 30,
+        },
     },
 }
 

@@ -38,7 +38,10 @@ def _current_scope(user_pk: Any) -> AccessScope:
 
 
 async def connection_scope(user: Any) -> AccessScope:
-    scope: AccessScope = await database_sync_to_async(access_scope)(user=user)
+    # Not on the one sync thread: connects arriving together check their access side by side.
+    scope: AccessScope = await database_sync_to_async(access_scope, thread_sensitive=False)(
+        user=user
+    )
     return scope
 
 

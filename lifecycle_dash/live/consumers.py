@@ -124,7 +124,10 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         self.count_open()
-        frame = await database_sync_to_async(self._initial_frame)()
+        # Off the process's one sync thread: the page reads of many connections arriving at
+        # once run side by side instead of queueing the sessions, access checks and rounds
+        # of every other connection behind them (daphne rejects a handshake after 5 s).
+        frame = await database_sync_to_async(self._initial_frame, thread_sensitive=False)()
         await self.send(text_data=frame)
 
     def _initial_frame(self) -> str:
