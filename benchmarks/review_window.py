@@ -54,6 +54,8 @@ SECONDARY_INDEXES = {
     "ingest_transition_timeline": "ingest_transition (pod_uid, at)",
     "ingest_transition_review": "ingest_transition (at, kind)",
     "web_transition_instant": "ingest_transition (pod_uid, kind, subject, at)",
+    "ingest_transition_status_then": "ingest_transition (new, at) INCLUDE (pod_uid) "
+    "WHERE kind = 'kubectl_status' AND new <> '\"Running\"' AND new <> '\"Completed\"'",
 }
 
 
