@@ -9,7 +9,8 @@ Query budgets (pinned in tests/web/test_review_pages.py, test_timetravel.py and
 test_incidents.py), each including the session, the user and the viewer's access grants:
 review page 11 (the 7 reads of ``review_window`` + cluster names), diagnoses fragment at most
 15 (the window again + 5 evidence reads), time travel 6 (rows, previous/next steps, cluster
-names), JSON/CSV export 11 (the window + the affected pods' transitions), Markdown export 10,
+names; 7 with a STATUS filter other than Running or Completed, for its candidates), JSON/CSV
+export 11 (the window + the affected pods' transitions), Markdown export 10,
 incident permalink 11 (incident + window), incident list 4. None grows with the window or the
 number of pods. Every read is limited to the viewer's namespaces (``_for_viewer``).
 """
