@@ -10,7 +10,8 @@ each connection its own frame.
 Why: ``database_sync_to_async`` runs every call on one thread per process; 20 dashboards each
 re-reading and rendering their own batch made 20 calls in a row per ingest commit, and the
 last page waited for all the others. Now the cost of a commit is one query plus a render per
-changed row, shared.
+changed row, shared, in a thread of its own; counts that are due are not counted inside the
+round (a GROUP BY over a large cluster would hold every page's rows) but owed, and follow.
 
 Timing: the first change after a quiet spell goes out after ``GATHER_SECONDS`` (the messages
 of one ingest commit arrive together); under churn, rounds start at most every
@@ -75,7 +76,9 @@ class Rounds:
                 self.last_round = loop.time()
                 batches = [(c, c.window, uids) for c, uids in taken.items() if c.window]
                 try:
-                    frames = await database_sync_to_async(_frames)(
+                    # Off the process's one sync thread: a round never queues behind page
+                    # views, access checks or counts (rounds themselves run one at a time).
+                    frames = await database_sync_to_async(_frames, thread_sensitive=False)(
                         [(window, uids) for _, window, uids in batches]
                     )
                 except Exception:

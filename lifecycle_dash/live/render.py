@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 # Counts are one GROUP BY over the filter: refreshed at most this often per filter per process,
 # however many dashboards and batches there are.
 COUNTS_INTERVAL = 2.0
-_counts_cache: dict[tuple[Any, ...], tuple[float, StatusCounts]] = {}
+COUNTS_COST_SHARE = 20.0
+# filter key -> (when counted, counts, seconds the count took)
+_counts_cache: dict[tuple[Any, ...], tuple[float, StatusCounts, float]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class PageWindow:
     upper: tuple[Any, ...] | None = None
     counts_due_at: float = 0.0
     counts_owed: bool = False
+    counts_owed_since: float = 0.0
     # Cluster name -> id, to place a message's pod in the NAME order without a query.
     cluster_ids: dict[str, int] = field(default_factory=dict)
 
@@ -177,20 +180,33 @@ class PageWindow:
         del self.uids[index]
         del self.keys[index]
 
-    def counts(self, *, now: datetime, force: bool = False) -> StatusCounts | None:
-        """Counts when due (shared per filter across the process), else None (0 or 1 query)."""
+    def counts(
+        self, *, now: datetime, force: bool = False, since: float | None = None
+    ) -> StatusCounts | None:
+        """Counts when due (shared per filter across the process), else None (0 or 1 query).
+
+        ``since``: counts owed since that ``time.monotonic()`` instant, due now; a count of
+        the filter made after it (by another connection) serves without a query.
+        """
         clock = time.monotonic()
-        if not force and clock < self.counts_due_at:
+        if not force and since is None and clock < self.counts_due_at:
             return None
-        self.counts_due_at = clock + COUNTS_INTERVAL
         key = _counts_key(self.pod_filter)
         cached = _counts_cache.get(key)
-        if cached is not None and clock - cached[0] < COUNTS_INTERVAL / 2 and not force:
-            return cached[1]
+        # A filter whose GROUP BY is slow (a large cluster, a busy database) is counted less
+        # often: at most 1/COUNTS_COST_SHARE of the time goes to counting it.
+        cost = cached[2] if cached is not None else 0.0
+        self.counts_due_at = clock + max(COUNTS_INTERVAL, cost * COUNTS_COST_SHARE)
+        if cached is not None and not force:
+            fresh = (
+                cached[0] >= since if since is not None else clock - cached[0] < COUNTS_INTERVAL / 2
+            )
+            if fresh:
+                return cached[1]
         counts = pod_status_counts(pod_filter=self.pod_filter, now=now)
         if len(_counts_cache) > 1000:
             _counts_cache.clear()
-        _counts_cache[key] = (clock, counts)
+        _counts_cache[key] = (clock, counts, time.monotonic() - clock)
         return counts
 
     def batch(self, uids: set[str], *, now: datetime, shared: Round | None = None) -> str:
@@ -202,9 +218,17 @@ class PageWindow:
             pods = [shared.pods[uid] for uid in uids if uid in shared.pods]
         gone = uids - {p.uid for p in pods}
         ops = self.apply(pods, gone, now=now, shared=shared)
-        counts = self.counts(now=now) if ops or pods else None
+        # In a shared round a counts query would hold every connection's frame, and counts
+        # cached before the round may miss its changes: there they are always owed, and
+        # follow in a frame of their own (one query per filter, see ``since``).
+        due = shared is None and bool(ops or pods)
+        counts = self.counts(now=now) if due else None
         # Counts skipped for the interval are owed: the consumer sends them when due.
-        self.counts_owed = counts is None and bool(ops or pods)
+        if counts is None and (ops or pods):
+            self.counts_owed = True
+            self.counts_owed_since = time.monotonic()
+        elif counts is not None:
+            self.counts_owed = False
         return render_frame(ops, counts=counts, pod_filter=self.pod_filter, shared=shared)
 
     def owed_counts_frame(self, *, now: datetime) -> str:
@@ -212,7 +236,7 @@ class PageWindow:
         if not self.counts_owed:
             return ""
         self.counts_owed = False
-        counts = self.counts(now=now, force=True)
+        counts = self.counts(now=now, since=self.counts_owed_since)
         return render_frame([], counts=counts, pod_filter=self.pod_filter)
 
 

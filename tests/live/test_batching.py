@@ -3,11 +3,11 @@ render per changed row, and each still gets the frame it would have got on its o
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from lifecycle_dash.live import render
 from lifecycle_dash.live.render import PageWindow, batch_frames
 from lifecycle_dash.web.filters import parse_pod_filter
 from tests.lifecycle import podfactory as f
@@ -64,14 +64,22 @@ def test_a_failing_batch_leaves_the_others_their_frames(transactional_db: None) 
     assert "CrashLoopBackOff" in frames[1]
 
 
-def test_counts_still_ride_on_the_frame_when_due(transactional_db: None) -> None:
+def test_counts_follow_a_round_in_their_own_frame_counted_once_for_all(
+    transactional_db: None, django_assert_num_queries: object
+) -> None:
     feed = Feed()
     now = datetime.now(UTC)
-    window = loaded({"cluster": feed.cluster_name}, now)
-    window.counts_due_at = 0
-    render._counts_cache.clear()
+    windows = [loaded({"cluster": feed.cluster_name}, now) for _ in range(5)]
+    for window in windows:
+        window.counts_due_at = 0
     feed.send(("ADDED", f.crashloop_pod(uid=uid(1), name="a-1")))
 
-    (frame,) = batch_frames([(window, {uid(1)})], now=now)
+    frames = batch_frames([(window, {uid(1)}) for window in windows], now=now)
 
-    assert frame.index(f'id="pod-{uid(1)}"') < frame.index('id="counts"')
+    # The rows go out at once, without waiting for a GROUP BY ...
+    assert all(f'id="pod-{uid(1)}"' in frame and 'id="counts"' not in frame for frame in frames)
+    assert all(window.counts_owed for window in windows)
+    # ... and the counts they owe cost one query for every connection of the filter.
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        owed = [window.owed_counts_frame(now=now) for window in windows]
+    assert all(re.search(r'CrashLoopBackOff</span> <span class="chip-n">1<', o) for o in owed)
