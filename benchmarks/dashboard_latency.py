@@ -10,29 +10,39 @@ pods. Then:
     client with a signed-in user): first page, filtered pages, other sorts, a deep keyset
     page and the htmx fragment; p50/p95 over repeated requests (target p95 <= 150 ms).
 
-(b) latency from a pod change to the changed row in the DOM, in headless Chromium, with 20
-    dashboards open on one daphne while 2,000 pod events/s churn in the background. The
-    changes go through the real ingest path from the processor on: pod JSON -> processor ->
-    one transaction -> ``pod.changed`` published after commit -> Redis -> consumer -> frame ->
-    htmx. The watch itself (simulator -> HTTP watch -> Celery slice) is NOT in this
-    measurement: the clock starts when the pod JSON is handed to the processor. Probe pods
-    (whose RESTARTS carries a sequence number) change every 100 ms; each page records with a
-    MutationObserver when it shows each sequence number.
+(b) latency from a pod change in the simulator to the changed row in the DOM, in one headless
+    Chromium with 20 dashboards (tabs) open on one daphne, while the simulator churns 2,000
+    pod events/s (``--scenario scale``) in the background. Everything runs as in production:
+    kubesim -> HTTP watch -> Celery watch workers (one per stream, fed by the supervisor) ->
+    one transaction per batch -> ``pod.changed`` after commit -> Redis (a redis-server of its
+    own) -> consumers -> WebSocket frame -> htmx swap. Probe pods change through the
+    simulator's API (a status PATCH whose RESTARTS carries a sequence number) every 100 ms;
+    the clock starts just before the PATCH is sent (``time.time()``), and each page records
+    with a MutationObserver when its row first shows that number
+    (``performance.timeOrigin + performance.now()``, the same wall clock). Printed with it:
+    the churn that really reached the pods stream, the ingest backlog, the hops (watch
+    receipt from the restart transition's ``observed_at``, a listener on the all-pods group,
+    frame arrival in the page), CPU per process, PostgreSQL's busiest statements and the
+    load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
+import contextlib
 import os
 import random
+import shutil
 import statistics
-import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 import warnings
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,7 +82,8 @@ def seed(pods: int, *, now: datetime) -> dict[str, Any]:
 
     rng = random.Random(7)
     clusters = [
-        Cluster.objects.create(name=name, source=Cluster.Source.SIMULATOR)
+        # Not watched (there is no API server behind them): the supervisor leaves them alone.
+        Cluster.objects.create(name=name, source=Cluster.Source.SIMULATOR, enabled=False)
         for name in ("prod-eu", "prod-us", "staging")
     ]
     teams = ["shop", "payments", "search", "ads", "data", "ml", "auth", "infra", "media", "ops"]
@@ -254,18 +265,34 @@ def server_times(names: dict[str, str], *, repeat: int) -> None:
     )
 
 
-# --- (b) pod change -> DOM -----------------------------------------------------------------
+# --- (b) pod change in the simulator -> row in the DOM ------------------------------------
 
+PROBE_NAMESPACE = "aaa-probe"
+PROBE_NODE = "probe-node"  # no such node: the simulator's kubelet and scheduler leave it be
+SIM_CLUSTER = "bench-sim"
+
+# Runs in every page. Times are performance.timeOrigin + performance.now(): the wall clock of
+# this machine in ms, as time.time() is on the simulator's side. For each probe change (name
+# and RESTARTS) it keeps when the row first showed it and when the frame that did it arrived.
 OBSERVER_JS = """
 () => {
+  const now = () => performance.timeOrigin + performance.now();
   window.__seen = {};
+  window.__frameAt = 0;
+  window.__frames = 0;
+  // Capture on window runs before the page's own handler swaps the frame in.
+  window.addEventListener('htmx:wsBeforeMessage', () => {
+    window.__frameAt = now();
+    window.__frames += 1;
+  }, true);
   const record = () => {
+    const at = now();
     for (const row of document.querySelectorAll('#pod-rows tr.pod')) {
-      const name = row.querySelector('td.c-name')?.textContent || '';
+      const name = (row.querySelector('td.c-name')?.textContent || '').trim();
       if (!name.startsWith('probe-')) continue;
       const seq = parseInt(row.querySelector('td.c-restarts')?.textContent || '0', 10);
       const key = name + ':' + seq;
-      if (!(key in window.__seen)) window.__seen[key] = Date.now();
+      if (!(key in window.__seen)) window.__seen[key] = [at, window.__frameAt];
     }
   };
   const body = document.getElementById('dash-body');
@@ -274,250 +301,518 @@ OBSERVER_JS = """
 }
 """
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # 20 tabs, one visible: background tabs must not be throttled, or the figure is the
+    # throttle's, not the product's.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
 
-class Churn:
-    """Pod JSON through the real processor and publisher at a target rate, in a thread."""
 
-    def __init__(self, *, rate: float, pods: int, cluster_name: str = "churn") -> None:
-        from lifecycle_dash.ingest.models import Cluster, WatchStream
-        from lifecycle_dash.ingest.processors import processor_for
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pids.extend(int(c) for c in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
-        cluster, _ = Cluster.objects.get_or_create(
-            name=cluster_name, defaults={"source": Cluster.Source.SIMULATOR}
-        )
-        stream, _ = WatchStream.objects.get_or_create(cluster=cluster, resource="pods")
-        stream = WatchStream.objects.select_related("cluster").get(pk=stream.pk)
-        self.processor = processor_for(stream=stream)
-        self.rate = rate
-        self.pods = pods
-        self.rv = 1
-        self.tag = cluster.pk
-        self.events = 0
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.probe_times: dict[str, float] = {}
-        self.errors: list[str] = []
-        from tests.lifecycle import podfactory as f
 
-        self.f = f
+class Probes:
+    """Probe pods in the simulator whose RESTARTS carries a sequence number.
 
-    def _obj(self, maker: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
-        self.rv += 1
-        obj = maker(resource_version=str(self.rv), **kw)
-        return obj
+    Each change is one PATCH of the pod's status through the simulator's API; its timestamp
+    is the wall clock just before the request is sent, so the API call itself is part of the
+    measured latency.
+    """
 
-    def feed(self, objs: list[tuple[str, dict[str, Any]]]) -> None:
-        now = datetime.now(UTC)
-        with self.lock:
-            for event_type, obj in objs:
-                raw = orjson.dumps(obj)
-                self.processor.handle(
-                    event_type=event_type, obj=orjson.loads(raw), raw_size=len(raw), received_at=now
-                )
-            self.processor.flush(resource_version=None)
-        self.events += len(objs)
+    def __init__(self, sim: Any, count: int) -> None:
+        self.sim = sim
+        self.count = count
+        self.sent: dict[str, float] = {}  # "probe-<i>:<seq>" -> ms since the epoch
+        self.acked: list[float] = []  # PATCH round trips, ms
+        self.uids: list[str] = []
 
     def create(self) -> None:
-        template = orjson.dumps(self.f.running_pod())
-        batch = []
-        for i in range(self.pods):
-            batch.append(("ADDED", self._fast(template, i=i)))
-            if len(batch) == 1000:
-                self.feed(batch)
-                batch = []
-        if batch:
-            self.feed(batch)
+        self.sim.create_namespace(PROBE_NAMESPACE)
+        for index in range(self.count):
+            pod = self.sim.request(
+                "POST",
+                f"/api/v1/namespaces/{PROBE_NAMESPACE}/pods",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": f"probe-{index}", "labels": {"app": "probe"}},
+                    "spec": {
+                        "nodeName": PROBE_NODE,
+                        "containers": [{"name": "app", "image": "registry.example/probe:1"}],
+                    },
+                },
+            )
+            self.uids.append(pod["metadata"]["uid"])
+            self.change(index, 0)
 
-    def uid(self, i: int) -> str:
-        return f"c{self.tag:07x}-0000-4000-8000-{i:012d}"
-
-    def _fast(self, template: bytes, *, i: int) -> dict[str, Any]:
-        """A copy of a pre-built pod with this pod's identity (building one is milliseconds)."""
-        obj: dict[str, Any] = orjson.loads(template)
-        self.rv += 1
-        meta = obj["metadata"]
-        meta.update(
-            uid=self.uid(i),
-            name=f"churn-{i:05d}",
-            namespace=f"zz-churn-{i % 20}",
-            resourceVersion=str(self.rv),
+    def change(self, index: int, seq: int) -> None:
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "status": {
+                "phase": "Running",
+                "conditions": [
+                    {"type": kind, "status": "True", "lastTransitionTime": started}
+                    for kind in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+                ],
+                "containerStatuses": [
+                    {
+                        "name": "app",
+                        "image": "registry.example/probe:1",
+                        "imageID": "",
+                        "containerID": f"containerd://{seq:064x}",
+                        "ready": True,
+                        "started": True,
+                        "restartCount": seq,
+                        "state": {"running": {"startedAt": started}},
+                        "lastState": {},
+                    }
+                ],
+            }
+        }
+        data = orjson.dumps(body)
+        request = urllib.request.Request(
+            f"{self.sim.url}/api/v1/namespaces/{PROBE_NAMESPACE}/pods/probe-{index}/status",
+            data=data,
+            method="PATCH",
+            headers={
+                "Authorization": f"Bearer {self.sim.token}",
+                "Content-Type": "application/merge-patch+json",
+            },
         )
-        return obj
+        sent = time.time() * 1000
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        self.acked.append(time.time() * 1000 - sent)
+        self.sent[f"probe-{index}:{seq}"] = sent
 
-    def run(self) -> None:
-        f = self.f
-        rng = random.Random(3)
-        tick = 0.1
-        per_tick = int(self.rate * tick)
-        next_at = time.monotonic()
+
+class PublishListener:
+    """One more member of the all-pods group, in this process: when each probe change's
+    ``pod.changed`` left the ingest side (commit + publisher + Redis), as a consumer sees it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.messages = 0
+        self.pods = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        assert self._ready.wait(10), "the listener did not join the group"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(5)
+
+    async def _main(self) -> None:
+        from channels.layers import get_channel_layer
+
+        from lifecycle_dash.live.consumers import changed_pods
+        from lifecycle_dash.live.groups import all_pods_group
+
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add(all_pods_group(), channel)
+        self._ready.set()
+        try:
+            while not self._stop.is_set():
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), 0.5)
+                except TimeoutError:
+                    continue
+                at = time.time() * 1000
+                self.messages += 1
+                for fields in changed_pods(message):
+                    self.pods += 1
+                    if fields.get("namespace") == PROBE_NAMESPACE:
+                        self.seen.setdefault(f"{fields['name']}:{fields['restarts']}", at)
+        finally:
+            await layer.group_discard(all_pods_group(), channel)
+
+
+def _stream_events(cluster_id: int) -> tuple[int, str]:
+    from lifecycle_dash.ingest.models import WatchStream
+
+    stream = WatchStream.objects.get(cluster_id=cluster_id, resource="pods")
+    return stream.events_total, stream.resource_version
+
+
+def _behind(sim: Any, cluster_id: int) -> int:
+    """Changes the simulator made that the pods stream has not committed (every kind counts,
+    but the churn is all pods)."""
+    _, rv = _stream_events(cluster_id)
+    try:
+        return _sim_rv(sim) - int(rv or 0)
+    except OSError:
+        return 1 << 30  # too busy to answer: certainly behind
+
+
+class FlushSampler:
+    """Polls the pods stream's row to see its commits: events per flush and time between
+    flushes say whether ingest waits for the stream (small flushes) or for the database
+    (large, far apart)."""
+
+    def __init__(self, cluster_id: int) -> None:
+        self.cluster_id = cluster_id
+        self.flushes: list[tuple[float, int]] = []  # (wall ms, events in that flush)
+        # What the database's active sessions for this database do, sampled: where ingest
+        # and the dashboards wait (lock, I/O, CPU) and on which statements.
+        self.activity: collections.Counter[str] = collections.Counter()
+        self.samples = 0
+        self.backends: dict[int, float] = {}  # pid -> its CPU seconds when first seen
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
         from django.db import connection
 
-        # Running, or crash-looping with 1..49 restarts: status and RESTARTS change each time.
-        templates = [orjson.dumps(f.running_pod())] + [
-            orjson.dumps(f.crashloop_pod(restarts=r)) for r in range(1, 50)
-        ]
+        from lifecycle_dash.ingest.models import WatchStream
+
+        last: tuple[int, Any] | None = None
         try:
-            while not self.stop.is_set():
-                batch = [
-                    ("MODIFIED", self._fast(rng.choice(templates), i=rng.randrange(self.pods)))
-                    for _ in range(per_tick)
-                ]
-                self.feed(batch)
-                next_at += tick
-                time.sleep(max(0.0, next_at - time.monotonic()))
-        except Exception as exc:  # reported, not raised: the measurement says what happened
-            self.errors.append(repr(exc))
+            while not self._stop.wait(0.02):
+                row = (
+                    WatchStream.objects.filter(cluster_id=self.cluster_id, resource="pods")
+                    .values_list("events_total", "last_flush_at")
+                    .first()
+                )
+                if row is None:
+                    continue
+                if last is not None and row[1] is not None and row[0] > last[0]:
+                    self.flushes.append((row[1].timestamp() * 1000, row[0] - last[0]))
+                last = row
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pid, state, coalesce(wait_event_type, 'CPU'), "
+                        "coalesce(wait_event, ''), left(regexp_replace(query, '\\s+', ' ', "
+                        "'g'), 60) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    )
+                    self.samples += 1
+                    for pid, state, wait_type, wait, query in cursor.fetchall():
+                        if pid not in self.backends:
+                            self.backends[pid] = cpu_seconds(pid)
+                        if state == "active":
+                            self.activity[f"{wait_type}:{wait} | {query}"] += 1
         finally:
             connection.close()
 
-    def probe(self, index: int, seq: int) -> None:
-        f = self.f
-        obj = self._obj(
-            f.crashloop_pod,
-            uid=f"d0000000-0000-4000-8000-{index:012d}",
-            name=f"probe-{index}",
-            namespace="aaa-probe",
-            restarts=seq,
+    def busiest(self, count: int = 6) -> list[str]:
+        """The most often seen active (wait, statement) pairs, as sessions busy on average."""
+        return [
+            f"{seen / max(self.samples, 1):4.2f}  {what}"
+            for what, seen in self.activity.most_common(count)
+        ]
+
+    def report(self) -> str:
+        sizes = [events for _, events in self.flushes]
+        gaps = [b[0] - a[0] for a, b in zip(self.flushes, self.flushes[1:], strict=False)]
+        if not gaps:
+            return "no flushes seen"
+        return (
+            f"{len(sizes)} commits seen, events per commit p50 {statistics.median(sizes):.0f} "
+            f"max {max(sizes)}, time between commits p50 {statistics.median(gaps):.0f} ms "
+            f"p95 {percentile(gaps, 0.95):.0f} ms"
         )
-        key = f"probe-{index}:{seq}"
-        self.probe_times[key] = time.time() * 1000
-        self.feed([("MODIFIED" if seq else "ADDED", obj)])
 
 
-def churn_worker(*, cluster: str, rate: float, seconds: float) -> None:
-    from lifecycle_dash.ingest.publish import get_publisher
+def _sim_rv(sim: Any) -> int:
+    """The simulator's newest resourceVersion (it answers slowly while it churns hard)."""
+    return int(sim.request("GET", "/kubesim/state", timeout=60)["resourceVersion"])
 
-    churn = Churn(rate=rate, pods=5_000, cluster_name=cluster)
-    started = time.monotonic()
-    runner = threading.Thread(target=churn.run, daemon=True)
-    runner.start()
-    time.sleep(seconds)
-    churn.stop.set()
-    runner.join(10)
-    elapsed = time.monotonic() - started
-    publisher = get_publisher()
-    publisher.wait_idle(10)
-    print(
-        f"churn worker {cluster}: {churn.events / elapsed:,.0f} pod events/s "
-        f"({churn.events:,} events in {elapsed:.1f} s), pod.changed published "
-        f"{publisher.sent:,}, failed {publisher.failed:,}"
-        + (f"; errors {churn.errors[:2]}" if churn.errors else ""),
-        flush=True,
+
+def _received_at(uids: list[str]) -> dict[str, float]:
+    """When the watch worker received each probe change (the restart transition's
+    observed_at is the instant its chunk was read from the watch stream)."""
+    from lifecycle_dash.ingest.models import Pod, Transition
+
+    names = dict(Pod.objects.filter(uid__in=uids).values_list("uid", "name"))
+    result: dict[str, float] = {}
+    rows = Transition.objects.filter(pod_uid__in=uids, detail__has_key="restart").values_list(
+        "pod_uid", "detail", "observed_at"
+    )
+    for uid, detail, observed_at in rows:
+        number = detail.get("restart") if isinstance(detail, dict) else None
+        if isinstance(number, int):
+            result[f"{names.get(uid, '?')}:{number}"] = observed_at.timestamp() * 1000
+    return result
+
+
+def _summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (
+        f"p50 {statistics.median(values):6.1f}  p95 {percentile(values, 0.95):6.1f}  "
+        f"p99 {percentile(values, 0.99):6.1f}  max {max(values):6.1f} ms"
     )
 
 
 def dom_latency(
-    database_url: str, *, dashboards: int, rate: float, seconds: float, workers: int
+    database_url: str,
+    *,
+    dashboards: int,
+    rate: float,
+    seconds: float,
+    sim_pods: int,
+    probes_count: int,
+    probe_interval: float,
 ) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from lifecycle_dash.ingest.publish import get_publisher
-    from tests.support.processes import daphne_command, free_port, port_open, running, wait_until
+    from lifecycle_dash.ingest.clusters import cluster_add, cluster_remove
+    from lifecycle_dash.ingest.models import Cluster
+    from tests.ingest.watch.sim import Simulator
+    from tests.support.beat import Beat
+    from tests.support.processes import (
+        celery_worker_command,
+        daphne_command,
+        free_port,
+        port_open,
+        running,
+        wait_until,
+    )
 
     print(
-        f"\n(b) pod change -> row in the DOM: {dashboards} dashboards in Chromium, "
-        f"{rate:,.0f} pod events/s of background churn, {seconds:.0f} s"
+        f"\n(b) pod change in the simulator -> row in the DOM: {dashboards} dashboards (tabs of "
+        f"one Chromium), the simulator churning {rate:,.0f} pod events/s over {sim_pods:,} pods, "
+        f"{seconds:.0f} s"
     )
     print(
-        "    path measured: processor -> commit -> pod.changed -> Redis -> consumer -> frame -> "
-        "htmx swap (the simulator's HTTP watch and the Celery slice are not in this figure)"
+        "    path measured: PATCH to the simulator -> watch stream -> Celery watch worker -> "
+        "commit -> pod.changed -> Redis -> consumer -> WebSocket frame -> htmx swap -> DOM"
     )
-    for k in range(workers):
-        Churn(rate=0, pods=5_000, cluster_name=f"churn-{k}").create()
-    # The creations' pod.changed backlog must be sent before the probes queue behind it.
-    drain = time.monotonic()
-    get_publisher().wait_idle(600)
-    print(
-        f"  created {workers * 5_000:,} churn pods; their pod.changed drained in "
-        f"{time.monotonic() - drain:.1f} s"
-    )
-    # Probes have their own cluster (and watch stream): the churn's commits never wait for
-    # theirs, as two clusters' watch workers would not.
-    probes = Churn(rate=0, pods=0, cluster_name="probe")
-    for index in range(4):
-        probes.probe(index, 0)
-    user, _ = get_user_model().objects.get_or_create(username="bench-browser")
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    session = client.cookies["sessionid"].value
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
-    port = free_port()
-    with running(daphne_command(port), env=env, name="bench-daphne"):
-        assert wait_until(lambda: port_open(port), timeout=30), "daphne did not start"
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu"],
-            )
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            context.add_cookies(
-                [{"name": "sessionid", "value": session, "domain": "127.0.0.1", "path": "/"}]
-            )
-            pages = []
-            for _ in range(dashboards):
-                page = context.new_page()
-                # An SRE watching one namespace while the whole fleet churns: every message
-                # reaches the page's consumer, which must drop the churn without a query.
-                page.goto(f"http://127.0.0.1:{port}/?namespace=aaa-probe")
-                page.wait_for_selector("#live-indicator[data-state=connected]", timeout=20_000)
-                page.evaluate(OBSERVER_JS)
-                pages.append(page)
-            # The churn runs in its own process (its own GIL, its own publisher), as a watch
-            # worker would; this process only sends the probes and drives Chromium.
-            # Several workers, one cluster each, as several watch workers would be.
-            churners = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "benchmarks.dashboard_latency",
-                        "--churn-worker",
-                        f"churn-{k}",
-                        "--keep-db",
-                        database_url.rsplit("/", 1)[1],
-                        "--rate",
-                        str(rate / workers),
-                        "--seconds",
-                        str(seconds + 1.5),
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    text=True,
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    cluster_remove(name=SIM_CLUSTER)
+    # The seeded clusters have no API server: nothing must try to watch them.
+    Cluster.objects.update(enabled=False)
+    sim = Simulator(
+        tmp,
+        scenario="scale",
+        speed=1.0,
+        extra=["--set", f"pods={sim_pods}", "--set", f"churn={rate}", "--history", "500000"],
+    )
+    processes: dict[str, int] = {"simulator": sim.process.pid}
+    try:
+        cluster = cluster_add(
+            name=SIM_CLUSTER, source=Cluster.Source.SIMULATOR, kubeconfig=sim.kubeconfig
+        )
+        probes = Probes(sim, probes_count)
+        user, _ = get_user_model().objects.get_or_create(username="bench-browser")
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        session = client.cookies["sessionid"].value
+        port = free_port()
+        with contextlib.ExitStack() as stack:
+            for k in range(3):  # one per stream of the cluster: pods, events, endpointslices
+                worker = stack.enter_context(
+                    running(
+                        celery_worker_command("watch", f"bench{k}@%h"),
+                        env=env,
+                        name=f"bench-watch-{k}",
+                    )
                 )
-                for k in range(workers)
-            ]
-            # RESTARTS carries the probe's sequence number, unique per run.
-            seq = int(time.time()) % 100_000 * 1_000
-            time.sleep(1.0)
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                seq += 1
-                probes.probe(seq % 4, seq)
-                # Let the pages' event loops run (Playwright drives them from this thread).
-                pages[seq % len(pages)].wait_for_timeout(100)
-            churn_report = [c.communicate(timeout=60)[0].strip() for c in churners]
-            pages[0].wait_for_timeout(1500)
-            latencies: list[float] = []
-            missing = 0
-            for page in pages:
-                seen = page.evaluate("window.__seen")
-                for key, sent in probes.probe_times.items():
-                    if key.endswith(":0"):
-                        continue
-                    if key in seen:
-                        latencies.append(seen[key] - sent)
-                    else:
-                        missing += 1
-            browser.close()
-    publisher = get_publisher()
-    for line in churn_report:
-        print(f"  {line}")
-    print(f"  probes: pod.changed published {publisher.sent:,}, failed {publisher.failed:,}")
+                processes[f"watch worker {k}"] = worker.pid
+            stack.enter_context(Beat(interval=5.0, options={}))
+            daphne = stack.enter_context(
+                running(daphne_command(port), env=env, name="bench-daphne")
+            )
+            processes["daphne"] = daphne.pid
+            assert wait_until(lambda: port_open(port), timeout=30), "daphne did not start"
+            sim.wait_for_watches(1, timeout=120)
+            probes.create()
+
+            from lifecycle_dash.ingest.models import Pod
+
+            def stored() -> bool:
+                count = Pod.objects.filter(namespace=PROBE_NAMESPACE, cluster=cluster).count()
+                return count >= probes_count
+
+            assert wait_until(stored, timeout=300, interval=0.5), "the probe pods never arrived"
+            # The watch catches up on the list and the churn since the simulator started; when
+            # ingest cannot keep pace, the measurement goes on and reports the backlog.
+            wait_until(lambda: _behind(sim, cluster.pk) < rate, timeout=60, interval=0.5)
+
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                processes["chromium"] = _chromium_pid()
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                context.add_cookies(
+                    [{"name": "sessionid", "value": session, "domain": "127.0.0.1", "path": "/"}]
+                )
+                # Half the dashboards show the simulated cluster's first page (its rows churn
+                # too), half only the probes' namespace (the churn is all elsewhere).
+                urls = [
+                    f"http://127.0.0.1:{port}/?cluster={SIM_CLUSTER}",
+                    f"http://127.0.0.1:{port}/?namespace={PROBE_NAMESPACE}",
+                ]
+                pages = []
+                for index in range(dashboards):
+                    page = context.new_page()
+                    page.goto(urls[index % 2])
+                    try:
+                        page.wait_for_selector(
+                            "#live-indicator[data-state=connected]", timeout=60_000
+                        )
+                    except Exception:
+                        state = page.evaluate(
+                            "document.getElementById('live-indicator')?.outerHTML"
+                        )
+                        raise RuntimeError(f"dashboard {index} never connected: {state}") from None
+                    page.evaluate(OBSERVER_JS)
+                    pages.append(page)
+                listener = PublishListener()
+                listener.start()
+                page.wait_for_timeout(1000)
+
+                load_before = os.getloadavg()
+                cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+                events_before, _ = _stream_events(cluster.pk)
+                behind_before = _behind(sim, cluster.pk)
+                sampler = FlushSampler(cluster.pk)
+                sampler.thread.start()
+                listened_before = (listener.messages, listener.pods)
+                sim_rv_before = _sim_rv(sim)
+                started = time.monotonic()
+                stop = threading.Event()
+                errors: list[str] = []
+
+                def send_probes() -> None:
+                    seq = 0
+                    next_at = time.monotonic()
+                    try:
+                        while not stop.is_set():
+                            seq += 1
+                            probes.change(seq % probes_count, seq)
+                            next_at += probe_interval
+                            time.sleep(max(0.0, next_at - time.monotonic()))
+                    except Exception as exc:  # reported with the figures
+                        errors.append(repr(exc))
+
+                sender = threading.Thread(target=send_probes, daemon=True)
+                sender.start()
+                # Playwright's sync API needs this thread to pump its connection meanwhile.
+                while time.monotonic() - started < seconds:
+                    pages[0].wait_for_timeout(200)
+                stop.set()
+                sender.join(10)
+                elapsed = time.monotonic() - started
+                events_after, _ = _stream_events(cluster.pk)
+                behind_after = _behind(sim, cluster.pk)
+                sampler._stop.set()
+                sampler.thread.join(5)
+                listened_after = (listener.messages, listener.pods)
+                sim_rv_after = _sim_rv(sim)
+                cpu_after = {name: cpu_seconds(pid) for name, pid in processes.items()}
+                postgres_cpu = sum(cpu_seconds(pid) - at for pid, at in sampler.backends.items())
+                load_after = os.getloadavg()
+                pages[0].wait_for_timeout(2000)  # the last changes' way to the pages
+                seen_by_page = [page.evaluate("window.__seen") for page in pages]
+                frames = [page.evaluate("window.__frames") for page in pages]
+                listener.stop()
+                browser.close()
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    received = _received_at(probes.uids)
+    cluster_remove(name=SIM_CLUSTER)
+
+    churn = (events_after - events_before) / elapsed
+    print(
+        f"  load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end "
+        f"({os.cpu_count()} CPUs)"
+    )
+    print(
+        "  CPU use over the window (cores): "
+        + ", ".join(
+            f"{name} {(cpu_after[name] - cpu_before[name]) / elapsed:.2f}" for name in processes
+        )
+        + f", PostgreSQL (this database's sessions) {postgres_cpu / elapsed:.2f}"
+    )
+    print(
+        f"  churn reaching the pods watch stream: {churn:,.0f} pod events/s "
+        f"({events_after - events_before:,} events in {elapsed:.1f} s; the simulator's "
+        f"resourceVersion moved {(sim_rv_after - sim_rv_before) / elapsed:,.0f}/s)"
+        + ("" if churn >= 0.95 * rate else f": BELOW the {rate:,.0f}/s asked")
+    )
+    print(f"  pods stream: {sampler.report()}")
+    print("  PostgreSQL sessions of this database busy on average (wait | statement):")
+    for line in sampler.busiest():
+        print(f"    {line}")
+    print(
+        f"  ingest backlog (simulator changes not yet committed): {behind_before:,} at the "
+        f"start, {behind_after:,} at the end"
+    )
+    print(
+        "  pod.changed seen by a listener on the all-pods group: "
+        f"{(listened_after[0] - listened_before[0]) / elapsed:,.1f} messages/s carrying "
+        f"{(listened_after[1] - listened_before[1]) / elapsed:,.0f} pods/s"
+    )
+    print(f"  frames per page: {statistics.median(frames) / elapsed:.1f}/s (median page)")
+    if errors:
+        print(f"  probe errors: {errors[:3]}")
+    keys = [key for key in probes.sent if not key.endswith(":0")]
+    latencies: list[float] = []
+    frame_to_dom: list[float] = []
+    missing = 0
+    for seen in seen_by_page:
+        for key in keys:
+            if key in seen:
+                dom_at, frame_at = seen[key]
+                latencies.append(dom_at - probes.sent[key])
+                if frame_at:
+                    frame_to_dom.append(dom_at - frame_at)
+            else:
+                missing += 1
+    hops = {
+        "PATCH round trip (simulator API)": probes.acked,
+        "simulator -> watch worker received": [
+            received[k] - probes.sent[k] for k in keys if k in received
+        ],
+        "received -> pod.changed at a consumer": [
+            listener.seen[k] - received[k] for k in keys if k in received and k in listener.seen
+        ],
+        "pod.changed -> frame in the page": [
+            seen[k][1] - listener.seen[k]
+            for seen in seen_by_page
+            for k in keys
+            if k in seen and k in listener.seen and seen[k][1]
+        ],
+        "frame -> row in the DOM": frame_to_dom,
+    }
+    print(f"  {len(keys):,} probe changes x {len(pages)} pages; hops (each measured on its own):")
+    for label, values in hops.items():
+        print(f"    {label:<40} {_summary(values)}")
     if not latencies:
         print("  no probe change reached a page: MISSED")
         return
@@ -526,10 +821,29 @@ def dom_latency(
     verdict50 = "met" if p50 <= TARGET_DOM_P50_MS else "MISSED"
     verdict99 = "met" if p99 <= TARGET_DOM_P99_MS else "MISSED"
     print(
-        f"  latency p50 {p50:6.1f} ms (target {TARGET_DOM_P50_MS:.0f}: {verdict50})   "
+        f"  simulator -> DOM: p50 {p50:6.1f} ms (target {TARGET_DOM_P50_MS:.0f}: {verdict50})   "
+        f"p95 {percentile(latencies, 0.95):6.1f} ms   "
         f"p99 {p99:6.1f} ms (target {TARGET_DOM_P99_MS:.0f}: {verdict99})   "
         f"max {max(latencies):6.1f} ms"
     )
+
+
+def _chromium_pid() -> int:
+    """The browser's main process, a descendant of this one (its renderers are its children)."""
+    pids = [os.getpid()]
+    while pids:
+        current = pids.pop()
+        try:
+            cmdline = Path(f"/proc/{current}/cmdline").read_bytes().split(b"\0")
+            if cmdline[0].endswith(b"chromium") and not any(
+                arg.startswith(b"--type=") for arg in cmdline
+            ):
+                return current
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    raise RuntimeError("no Chromium process found")
 
 
 def main() -> None:
@@ -537,11 +851,15 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=150_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--dashboards", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=2000)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=float, default=2000, help="simulator churn, pod events/s")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--sim-pods", type=int, default=5_000, help="pods in the simulator")
+    parser.add_argument("--probes", type=int, default=4, help="probe pods")
+    parser.add_argument(
+        "--probe-interval", type=float, default=0.1, help="seconds between probe changes"
+    )
     parser.add_argument("--skip-browser", action="store_true")
-    parser.add_argument("--churn-workers", type=int, default=3)
-    parser.add_argument("--churn-worker", metavar="CLUSTER", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-server", action="store_true", help="skip (a)")
     parser.add_argument(
         "--keep-db", metavar="NAME", help="use (and keep) this database; seed only if it is empty"
     )
@@ -558,37 +876,53 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     # WhiteNoise warns that collectstatic never ran: irrelevant to these figures.
     warnings.filterwarnings("ignore", message="No directory at")
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0)
-        if args.churn_worker:
-            churn_worker(cluster=args.churn_worker, rate=args.rate, seconds=args.seconds)
-            return
-        from lifecycle_dash.ingest.models import Cluster
-
-        if args.keep_db and Cluster.objects.exists():
-            names = {"namespace": "payments-api", "cluster": "prod-eu"}
-            print(f"using the pods already in {scratch}")
-        else:
-            names = seed(args.pods, now=datetime.now(UTC))
-        server_times(names, repeat=args.repeat)
+    with contextlib.ExitStack() as stack:
         if not args.skip_browser:
-            dom_latency(
-                database_url,
-                dashboards=args.dashboards,
-                rate=args.rate,
-                seconds=args.seconds,
-                workers=args.churn_workers,
+            # A Redis of its own (Channels layer and Celery broker): no other process on the
+            # machine takes the benchmark's watch slices or its messages.
+            from tests.support.processes import free_port, port_open, running, wait_until
+
+            redis_port = free_port()
+            os.environ["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            stack.enter_context(
+                running(
+                    ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+                    env=dict(os.environ),
+                    name="bench-redis",
+                )
             )
-        connection.close()
-    finally:
-        if not args.keep_db:
-            scratch_drop(scratch)
+            assert wait_until(lambda: port_open(redis_port), timeout=10), "no redis-server"
+        try:
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+            from django.db import connection
+
+            call_command("migrate", verbosity=0)
+            from lifecycle_dash.ingest.models import Cluster
+
+            if args.keep_db and Cluster.objects.exists():
+                names = {"namespace": "payments-api", "cluster": "prod-eu"}
+                print(f"using the pods already in {scratch}")
+            else:
+                names = seed(args.pods, now=datetime.now(UTC))
+            if not args.skip_server:
+                server_times(names, repeat=args.repeat)
+            if not args.skip_browser:
+                dom_latency(
+                    database_url,
+                    dashboards=args.dashboards,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    sim_pods=args.sim_pods,
+                    probes_count=args.probes,
+                    probe_interval=args.probe_interval,
+                )
+            connection.close()
+        finally:
+            if not args.keep_db:
+                scratch_drop(scratch)
 
 
 if __name__ == "__main__":
