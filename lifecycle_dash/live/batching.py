@@ -13,14 +13,16 @@ last page waited for all the others. Now the cost of a commit is one query plus 
 changed row, shared, in a thread of its own; counts that are due are not counted inside the
 round (a GROUP BY over a large cluster would hold every page's rows) but owed, and follow.
 
-Timing: the first change after a quiet spell goes out after ``GATHER_SECONDS`` (the messages
-of one ingest commit arrive together); under churn, rounds start at most every
-``COALESCE_SECONDS``, which bounds the frames each browser receives.
+Timing: a connection's first change after a quiet spell goes out after ``GATHER_SECONDS``
+(the messages of one ingest commit arrive together); under churn, each connection gets at
+most one frame per ``COALESCE_SECONDS``, which bounds what each browser has to swap. Every
+connection due at the same moment shares the round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from datetime import UTC, datetime
@@ -49,31 +51,56 @@ class Connection(Protocol):
 class Rounds:
     def __init__(self) -> None:
         self.pending: dict[Connection, set[str]] = {}
-        self.last_round = 0.0
+        # When each pending connection may next get a frame: GATHER_SECONDS after its first
+        # pending change, and COALESCE_SECONDS after its previous frame.
+        self.ready_at: dict[Connection, float] = {}
+        self.last_frame: dict[Connection, float] = {}
         self.task: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()
 
     def add(self, connection: Connection, uids: set[str]) -> None:
         if not uids:
             return
-        self.pending.setdefault(connection, set()).update(uids)
+        loop = asyncio.get_running_loop()
+        if connection not in self.pending:
+            self.pending[connection] = set()
+            last = self.last_frame.get(connection)
+            ready = loop.time() + GATHER_SECONDS
+            if last is not None:
+                ready = max(ready, last + COALESCE_SECONDS)
+            self.ready_at[connection] = ready
+            self.wake.set()  # it may be due before the round now awaited
+        self.pending[connection].update(uids)
         if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._run())
+            self.task = loop.create_task(self._run())
 
     def waiting(self, connection: Connection) -> bool:
         return connection in self.pending
 
     def discard(self, connection: Connection) -> None:
         self.pending.pop(connection, None)
+        self.ready_at.pop(connection, None)
+        self.last_frame.pop(connection, None)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self.pending:
-                await asyncio.sleep(
-                    max(GATHER_SECONDS, self.last_round + COALESCE_SECONDS - loop.time())
-                )
-                taken, self.pending = self.pending, {}
-                self.last_round = loop.time()
+                # Each connection keeps its own pace (the cluster's and the all-pods group's
+                # copies of one commit arrive a few ms apart: a global pace would make the
+                # later ones wait a whole window); those due together share one round.
+                delay = min(self.ready_at.values()) - loop.time()
+                if delay > 0:
+                    self.wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), delay)
+                    continue
+                now = loop.time()
+                due = [c for c, at in self.ready_at.items() if at <= now]
+                taken = {c: self.pending.pop(c) for c in due}
+                for connection in due:
+                    del self.ready_at[connection]
+                    self.last_frame[connection] = now
                 batches = [(c, c.window, uids) for c, uids in taken.items() if c.window]
                 try:
                     # Off the process's one sync thread: a round never queues behind page
