@@ -518,6 +518,11 @@ def report(
         f"{after} {marks['settled_seconds']:.1f} s after every client closed"
     )
     labels = {"cluster": "load", "resource": "pods"}
+    lag = metric(run.metrics_held, "lifecycle_dash_ingest_lag_seconds", **labels)
+    print(
+        f"  lifecycle_dash_ingest_lag_seconds (pods) {lag} while held: the age of the newest "
+        "event committed, as received; a backlog in the watch connection does not show in it"
+    )
     flushes = metric(
         run.metrics_closed, "lifecycle_dash_ingest_flush_duration_seconds_count", **labels
     )
@@ -547,7 +552,14 @@ def report(
             f"max {max(latencies):.0f} ms; seen {len(latencies)}/{expected}"
         )
     else:
-        print(f"probe pods: none of {len(run.probes_sent)} reached a frame")
+        print(
+            f"probe pods: none of {len(run.probes_sent)} reached a frame"
+            + (
+                " (they wait behind the watch backlog above: ingest is slower than the churn)"
+                if marks["backlog"] > args.rate
+                else ""
+            )
+        )
     if run.probe_errors:
         print(f"  {len(run.probe_errors)} probe creations failed, e.g. {run.probe_errors[0]}")
     return ok and flat
