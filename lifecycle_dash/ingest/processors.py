@@ -560,6 +560,8 @@ class PodProcessor(_BaseProcessor):
         times = writer.CopyTimes()
         dirty: set[str] = set()
         starting: set[str] = set()
+        # Pods first seen in this batch: their whole history is here, no need to read it back.
+        fresh: dict[str, list[Transition]] = {}
         cluster_id = self.cluster_id
         cluster = str(cluster_id)
         for item in self._items:
@@ -579,6 +581,7 @@ class PodProcessor(_BaseProcessor):
             if entry is None:
                 entry = _PodEntry(snapshot, item.received_at, item.received_at)
                 self._cache[uid] = entry
+                fresh[uid] = []
             else:
                 entry.snapshot = snapshot
                 entry.last_observed_at = item.received_at
@@ -594,6 +597,8 @@ class PodProcessor(_BaseProcessor):
             if not transitions:
                 continue
             _append_transitions(lines, cluster, transitions, times)
+            if uid in fresh:
+                fresh[uid].extend(transitions)
             if not entry.started:
                 # The startup ends with the first Ready: later flaps and restarts are not
                 # part of it, and recomputing the record for them would only move its times.
@@ -622,6 +627,7 @@ class PodProcessor(_BaseProcessor):
                 pod_uids=dirty,
                 now=datetime.now(UTC),
                 known={uid: self._cache[uid].snapshot for uid in dirty if uid in self._cache},
+                history=fresh,
             )
         if starting:
             counts.startups = recompute_startups(
@@ -630,6 +636,7 @@ class PodProcessor(_BaseProcessor):
                 pod_uids=starting,
                 now=datetime.now(UTC),
                 known={uid: self._cache[uid].snapshot for uid in starting if uid in self._cache},
+                history=fresh,
             )
         return [
             pod_message(

@@ -16,7 +16,7 @@ version of their Events, their endpoint observations. The analysis is stored who
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,9 @@ __all__ = [
     "recompute_startups",
     "recompute_terminations",
 ]
+
+# The kinds the startup analysis reads (the first of each, see _STARTUP_FIRSTS).
+_STARTUP_KINDS = ["pod_created", "node_assigned", "phase", "pod_ready"]
 
 # The transitions the analysis reads (deletion request, grace history, deletion).
 _KINDS = [
@@ -116,10 +119,25 @@ _STARTUP_FIRSTS = (
 
 
 def _transitions(
-    cursor: Any, cluster_id: int, uids: list[str], kinds: list[str] | None
+    cursor: Any,
+    cluster_id: int,
+    uids: list[str],
+    kinds: list[str] | None,
+    history: Mapping[str, Sequence[Transition]] | None,
 ) -> dict[str, list[Transition]]:
-    """Per pod, its transitions of ``kinds`` in time order (None: the startup's firsts)."""
+    """Per pod, its transitions of ``kinds`` in time order (None: the startup's firsts).
+
+    Pods in ``history`` are not queried: the caller holds every transition they have.
+    """
     found: dict[str, list[Transition]] = defaultdict(list)
+    if history:
+        wanted = frozenset(_STARTUP_KINDS if kinds is None else kinds)
+        for uid in uids:
+            if uid in history:
+                found[uid] = [t for t in history[uid] if t.kind.value in wanted]
+        uids = [uid for uid in uids if uid not in history]
+        if not uids:
+            return found
     if kinds is None:
         cursor.execute(_STARTUP_FIRSTS, [uids, cluster_id])
     else:
@@ -167,10 +185,12 @@ def recompute_terminations(
     pod_uids: Iterable[str],
     now: datetime,
     known: Mapping[str, PodSnapshot] | None = None,
+    history: Mapping[str, Sequence[Transition]] | None = None,
 ) -> int:
     """Analyse these pods' endings again and upsert their records; returns how many.
 
     ``known``: current snapshots the caller already holds (equal to the stored ones).
+    ``history``: for some pods, every transition they have (pods first seen in this batch).
     """
     uids = sorted(set(pod_uids))
     if not uids:
@@ -179,7 +199,7 @@ def recompute_terminations(
     if not pods:
         return 0
     found = list(pods)
-    transitions = _transitions(cursor, cluster_id, found, _KINDS)
+    transitions = _transitions(cursor, cluster_id, found, _KINDS, history)
     events = _events(cursor, cluster_id, found)
     endpoints: dict[str, list[EndpointObservation]] = defaultdict(list)
     cursor.execute(
@@ -222,8 +242,12 @@ def recompute_startups(
     pod_uids: Iterable[str],
     now: datetime,
     known: Mapping[str, PodSnapshot] | None = None,
+    history: Mapping[str, Sequence[Transition]] | None = None,
 ) -> int:
-    """Analyse these pods' startups again and upsert their records; returns how many."""
+    """Analyse these pods' startups again and upsert their records; returns how many.
+
+    ``known`` and ``history`` as for ``recompute_terminations``.
+    """
     uids = sorted(set(pod_uids))
     if not uids:
         return 0
@@ -231,7 +255,7 @@ def recompute_startups(
     if not pods:
         return 0
     found = list(pods)
-    transitions = _transitions(cursor, cluster_id, found, None)
+    transitions = _transitions(cursor, cluster_id, found, None, history)
     events = _events(cursor, cluster_id, found)
     rows: list[tuple[Any, ...]] = []
     for uid, snapshot in pods.items():
