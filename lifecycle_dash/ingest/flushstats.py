@@ -1,4 +1,5 @@
-"""Flush (batch) latency and batch size per watch stream, kept in Redis for /metrics.
+"""Flush (batch) latency and batch size per watch stream, and its watch failures by kind,
+kept in Redis for /metrics.
 
 A flush runs in a watch worker, but /metrics is served by the web process. Like the worker
 heartbeats, the figures cross processes through Redis: per stream one hash with the counts of
@@ -28,6 +29,7 @@ __all__ = [
     "DURATION_BUCKETS",
     "EVENT_BUCKETS",
     "FlushHistograms",
+    "observe_errors",
     "observe_flush",
     "push_now",
     "read_flush_stats",
@@ -36,6 +38,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "lifecycle_dash:flush:"
+_ERROR_PREFIX = "error:"
 PUSH_SECONDS = 1.0
 # A stream gone for this long (cluster removed) lets its figures expire.
 TTL_SECONDS = 30 * 86400
@@ -83,6 +86,17 @@ class _Accumulator:
             entry.add("count", 1)
             entry.add("seconds", seconds)
             entry.add("events", events)
+
+    def count(self, key: str, counts: dict[str, int]) -> None:
+        with self.lock:
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                self.pending = {}
+                threading.Thread(target=self._run, name="flushstats", daemon=True).start()
+            entry = self.pending.setdefault(key, _Pending())
+            for name, amount in counts.items():
+                if amount:
+                    entry.add(name, amount)
 
     def _run(self) -> None:
         while True:
@@ -132,6 +146,13 @@ def observe_flush(*, cluster: str, resource: str, seconds: float, events: int) -
     _accumulator.observe(_key(cluster, resource), seconds, events)
 
 
+def observe_errors(*, cluster: str, resource: str, counts: dict[str, int]) -> None:
+    """Add a slice's watch failures by kind (``reconnect``, ``unauthorized``, ...)."""
+    _accumulator.count(
+        _key(cluster, resource), {f"{_ERROR_PREFIX}{kind}": n for kind, n in counts.items()}
+    )
+
+
 def push_now() -> bool:
     """Send what accumulated in this process now (tests, shutdown); False if Redis failed."""
     return _accumulator.push()
@@ -146,6 +167,7 @@ class FlushHistograms:
     event_buckets: list[tuple[str, float]]
     event_sum: float
     count: float
+    errors: dict[str, float]
 
 
 def _cumulative(
@@ -182,5 +204,10 @@ def read_flush_stats(
             event_buckets=_cumulative(raw, "e", EVENT_BUCKETS),
             event_sum=raw.get("events", 0.0),
             count=raw.get("count", 0.0),
+            errors={
+                name.removeprefix(_ERROR_PREFIX): value
+                for name, value in raw.items()
+                if name.startswith(_ERROR_PREFIX)
+            },
         )
     return result

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from lifecycle_dash.ingest import kube, leases, watching
+from lifecycle_dash.ingest import flushstats, kube, leases, watching
 from lifecycle_dash.ingest.credentials import CredentialsUnreadable
 from lifecycle_dash.ingest.models import Cluster, WatchStream
 
@@ -223,6 +223,12 @@ def _slice_run(
         result.stats.bad_lines,
         result.stats.relists,
         result.stats.reconnects,
+    )
+    blocked = {outcome.value: 1} if outcome in _BLOCKING else {}
+    flushstats.observe_errors(
+        cluster=cluster.name,
+        resource=resource_name,
+        counts={"reconnect": result.stats.reconnects, **blocked},
     )
     if outcome is watching.Outcome.LEASE_LOST:
         return outcome.value

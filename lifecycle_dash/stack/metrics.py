@@ -151,6 +151,12 @@ class DashCollector(Collector):
             "Watch events per committed ingest batch.",
             labels=_STREAM_LABELS,
         )
+        errors = CounterMetricFamily(
+            f"{PREFIX}_ingest_watch_errors",
+            "Watch failures per stream by kind: reconnect (connection lost, API or database "
+            "error; resumed from the checkpoint), unauthorized, forbidden, misconfigured.",
+            labels=[*_STREAM_LABELS, "kind"],
+        )
         try:
             client = redis.Redis.from_url(
                 settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
@@ -161,9 +167,12 @@ class DashCollector(Collector):
             logger.warning("metrics: cannot read flush timings: %s", exc)
             return
         for (cluster, resource), stats in figures.items():
-            duration.add_metric([cluster, resource], stats.duration_buckets, stats.duration_sum)
-            size.add_metric([cluster, resource], stats.event_buckets, stats.event_sum)
-        yield from (duration, size)
+            if stats.count:
+                duration.add_metric([cluster, resource], stats.duration_buckets, stats.duration_sum)
+                size.add_metric([cluster, resource], stats.event_buckets, stats.event_sum)
+            for kind, count in sorted(stats.errors.items()):
+                errors.add_metric([cluster, resource, kind], count)
+        yield from (duration, size, errors)
 
     def _websockets(self) -> Iterator[Metric]:
         gauge = GaugeMetricFamily(

@@ -239,7 +239,7 @@ def _family(
 LABELS = {"cluster": "churning", "resource": "pods"}
 
 
-def _watch_and_scrape_live(env: dict[str, str], pods: Any) -> float:
+def _watch_and_scrape_live(env: dict[str, str], pods: Any, simulator: Any) -> float:
     from tests.ingest.watch.conftest import beat_command
     from tests.support.processes import celery_worker_command, running, wait_until
 
@@ -269,6 +269,23 @@ def _watch_and_scrape_live(env: dict[str, str], pods: Any) -> float:
         assert 0 <= live[("lifecycle_dash_ingest_lag_seconds", key)] < 30
         assert live[("lifecycle_dash_ingest_events_total", key)] > 1000
         assert live[("lifecycle_dash_celery_workers", (("queue", "watch"),))] == 1
+
+        # The API server drops every watch mid-stream: the slice that held it reconnects,
+        # and counts it when it ends (one solo worker runs the streams' slices in turn).
+        def reconnects() -> float:
+            simulator.fault("drop-watches")
+            samples = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
+            return sum(
+                value
+                for (name, labels), value in samples.items()
+                if name == "lifecycle_dash_ingest_watch_errors_total"
+                and ("kind", "reconnect") in labels
+            )
+
+        before = reconnects()
+        assert wait_until(lambda: reconnects() > before, timeout=30, interval=1), (
+            "no reconnect counted"
+        )
         return flushes
 
 
@@ -299,7 +316,7 @@ def test_batch_latency_events_and_lag_come_from_a_real_watch_worker(
         pods = WatchStream.objects.filter(cluster=cluster, resource="pods")
         with running(redis_command(port), env=env, name=f"metrics-redis-{port}"):
             assert wait_until(lambda: port_open(port), timeout=10)
-            flushes = _watch_and_scrape_live(env, pods)
+            flushes = _watch_and_scrape_live(env, pods, simulator)
             # Stopped: every committed flush was pushed on the way out, so the batch sizes
             # add up to exactly the events the stream's row counted.
             settled = _scrape(Client(), Authorization=f"Bearer {TOKEN}")
