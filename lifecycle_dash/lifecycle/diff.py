@@ -97,7 +97,7 @@ class _Emitter:
                 old,
                 new,
                 self.observed_at,
-                f"{self.prefix}{kind.value}|{subject}|{self.rv_key if key is None else key}",
+                f"{self.prefix}{kind}|{subject}|{self.rv_key if key is None else key}",
                 api_time,
                 _OBSERVED if api_time is None else _API,
                 _EMPTY if detail is None else MappingProxyType(detail),
@@ -151,8 +151,9 @@ def diff(
 
 def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
     # Parts a SnapshotCache reused are the same objects, so most checks below end at an
-    # identity comparison inside the tuple comparison.
-    if before.node_name != after.node_name:
+    # identity comparison (``is`` first: the previous snapshot has usually left the CPU
+    # caches, and an identity test does not read the objects compared).
+    if before.node_name is not after.node_name and before.node_name != after.node_name:
         scheduled = after.condition("PodScheduled")
         em.emit(
             K.NODE_ASSIGNED,
@@ -163,11 +164,13 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
             if scheduled is not None and scheduled.status == "True" and after.node_name
             else None,
         )
-    if before.pod_ips != after.pod_ips:
+    if before.pod_ips is not after.pod_ips and before.pod_ips != after.pod_ips:
         em.emit(K.POD_IP, "", before.pod_ip, after.pod_ip, detail={"pod_ips": after.pod_ips})
-    if before.phase != after.phase:
+    phase_changed = before.phase is not after.phase and before.phase != after.phase
+    if phase_changed:
         em.emit(K.PHASE, "", before.phase, after.phase)
-    if before.reason != after.reason:
+    reason_changed = before.reason is not after.reason and before.reason != after.reason
+    if reason_changed:
         em.emit(
             K.POD_REASON, "", before.reason, after.reason, detail={"message": text(after.message)}
         )
@@ -226,10 +229,10 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
     if (
         conditions_changed
         or statuses_changed
-        or before.phase != after.phase
-        or before.reason != after.reason
+        or phase_changed
+        or reason_changed
         or (before.deletion_timestamp is None) != (after.deletion_timestamp is None)
-        or before.init_containers != after.init_containers
+        or _changed(before.init_containers, after.init_containers)
         or len(before.containers) != len(after.containers)
     ):
         status_before = kubectl_status(before)
@@ -416,9 +419,9 @@ def _restarts(
 
 def _diff_deletion(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
     if (
-        before.deletion_timestamp == after.deletion_timestamp
-        and before.deletion_grace_period_seconds == after.deletion_grace_period_seconds
-    ):
+        before.deletion_timestamp is after.deletion_timestamp
+        or before.deletion_timestamp == after.deletion_timestamp
+    ) and before.deletion_grace_period_seconds == after.deletion_grace_period_seconds:
         return
     detail = {
         "deletion_timestamp": iso(after.deletion_timestamp),
