@@ -3,7 +3,8 @@
 A custom collector on its own registry, so nothing is kept in memory between scrapes except
 the per-process WebSocket gauge, and every scrape costs a bounded number of round trips:
 one query over WatchStream (one row per cluster and resource), one pipelined HGETALL for the
-streams' flush histograms (written by the watch workers, ``ingest.flushstats``), one
+streams' flush histograms and watch failures (written by the watch workers,
+``ingest.flushstats``), one
 pipelined LLEN over the queues (with Celery's priority sub-queues) and one SCAN + MGET over
 the worker heartbeats.
 
