@@ -4,9 +4,8 @@ A custom collector on its own registry, so nothing is kept in memory between scr
 the per-process WebSocket gauge, and every scrape costs a bounded number of round trips:
 one query over WatchStream (one row per cluster and resource), one pipelined HGETALL for the
 streams' flush histograms and watch failures (written by the watch workers,
-``ingest.flushstats``), one
-pipelined LLEN over the queues (with Celery's priority sub-queues) and one SCAN + MGET over
-the worker heartbeats.
+``ingest.flushstats``), one pipelined LLEN over the queues (with Celery's priority
+sub-queues) and one SCAN + MGET over the worker heartbeats.
 
 For dashboards: ``rate(lifecycle_dash_ingest_events_total[1m])`` is events/s per stream,
 ``histogram_quantile(0.99, rate(lifecycle_dash_ingest_flush_duration_seconds_bucket[5m]))``
