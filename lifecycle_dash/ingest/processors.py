@@ -749,26 +749,34 @@ def _append_transitions(
 
     ``cluster`` is the cluster id as text. The key holds uid, subject and resourceVersion;
     old/new/detail are orjson text (NUL as ``\\u0000``, made storable by ``copy_json``).
+    The kinds and time sources are StrEnums, written as the strings they are.
     """
+    if not transitions:
+        return
     dumps = orjson.dumps
     text = writer.copy_text
     json = writer.copy_json
     null = writer.NULL
+    # One diff: one pod, one receive time.
+    first = transitions[0]
+    uid, observed, observed_text = first.pod_uid, first.observed_at, times(first.observed_at)
+    uid_text = text(uid)
     for t in transitions:
-        old, new, detail = t.old, t.new, t.detail
+        old, new, detail, api_time = t.old, t.new, t.detail, t.api_time
+        at = t.at
         lines.append(
             "\t".join(
                 (
-                    times(t.observed_at),
+                    observed_text if t.observed_at is observed else times(t.observed_at),
                     cluster,
-                    text(t.pod_uid),
-                    t.kind.value,
-                    text(t.subject),
+                    uid_text if t.pod_uid is uid else text(t.pod_uid),
+                    t.kind,
+                    text(t.subject) if t.subject else "",
                     null if old is None else json(dumps(old).decode()),
                     null if new is None else json(dumps(new).decode()),
-                    times(t.at),
-                    times(t.api_time),
-                    t.time_source.value,
+                    observed_text if at is observed else times(at),
+                    null if api_time is None else times(api_time),
+                    t.time_source,
                     text(t.key),
                     json(dumps(detail, default=dict).decode()) if detail else "{}",
                 )
