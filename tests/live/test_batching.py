@@ -38,6 +38,8 @@ def test_a_round_of_twenty_dashboards_costs_one_pod_query(
     alone = [loaded(page, now) for page in pages]
     feed.send(*[("MODIFIED", f.crashloop_pod(uid=uid(i), name=f"web-{i:02}")) for i in (3, 15)])
     changed = {uid(3), uid(15), uid(99)}
+    for window in [*windows, *alone]:
+        window.counts_due_at = float("inf")  # rows only: counts have tests of their own
 
     with django_assert_num_queries(1):  # type: ignore[operator]
         frames = batch_frames([(window, changed) for window in windows], now=now)
