@@ -36,6 +36,13 @@ A flush whose processor was created under a lease commits only while the stream'
 ``lease_owner`` is still ours (``LeaseLostError`` otherwise); database failures surface as
 ``django.db`` errors and drop the cache (see 2. above).
 
+Cost per event (the target is tens of thousands per second per worker process): every
+event is parsed and diffed, but a pod's row (kubectl columns, snapshot JSON) is built once
+per batch from its last state, the snapshot JSON re-encodes only the parts that changed
+(``snapshots.DocumentMemo``), transitions and pod rows go to PostgreSQL as preformatted COPY
+text, the startup record is final once the pod has been Ready, and records of pods first seen
+in the batch are analysed from the history in hand instead of being read back.
+
 Bad input never raises out of ``handle``: it is counted by kind on the ``WatchStream``
 (``bad_input``) and logged with cluster, resource and resourceVersion; the rest of the batch
 is kept.
