@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from lifecycle_dash.lifecycle.events import KillCause, PodEvent, is_pull, kill_cause
@@ -110,6 +111,7 @@ _EVICTION_CAUSES = frozenset({"kubelet_eviction", "api_eviction", "taint_manager
 _PREEMPTION_CAUSES = frozenset({"scheduler_preemption", "kubelet_preemption"})
 _NODE_CAUSES = frozenset({"node_lost", "node_shutdown", "pod_gc"})
 _DELETE_CAUSES = frozenset({"api_delete", "force_delete"})
+_AT = attrgetter("at")
 _CRONJOB_JOB = re.compile(r"^(?P<cron>.+)-\d{8,}$")
 _TEMPLATE_HASH_SUFFIX = re.compile(r"^(?P<deployment>.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$")
 
@@ -257,7 +259,7 @@ def classify_window(
                 ending[uid] = min(ending.get(uid, t.at), t.at)
 
     created_by_workload: dict[tuple[str, str, str], int] = defaultdict(int)
-    seen_exits: set[tuple[str, str, str]] = set()
+    seen_exits: set[tuple[str, str, datetime | str]] = set()
     waiting_causes: set[tuple[str, ReviewCause]] = set()
 
     def exit_happening(
@@ -265,8 +267,8 @@ def classify_window(
     ) -> Happening | None:
         reason, code, finished = _terminated(term)
         at = finished or t.at
-        key = (t.pod_uid, t.subject, finished.isoformat() if finished else t.key)
-        if key in seen_exits or not _in(start, end, at):
+        key = (t.pod_uid, t.subject, finished if finished else t.key)
+        if key in seen_exits or not start <= at <= end:
             return None
         seen_exits.add(key)
         if reason == "OOMKilled":
@@ -293,7 +295,9 @@ def classify_window(
 
     for uid, items in by_pod.items():
         pod = pods.get(uid)
-        for t in sorted(items, key=lambda t: t.at):
+        if len(items) > 1:
+            items.sort(key=_AT)
+        for t in items:
             if t.kind is TransitionKind.CONTAINER_STATE and isinstance(t.new, str):
                 if t.new.startswith("terminated"):
                     h = exit_happening(t, t.detail.get("terminated"), "api:state.terminated")
@@ -550,33 +554,44 @@ def group_happenings(
     """Per cause (crashes per exit code), per workload: counts, first and last, pods."""
     groups: dict[tuple[ReviewCause, int | None], CauseGroup] = {}
     workloads: dict[tuple[ReviewCause, int | None, str, str, str], WorkloadGroup] = {}
-    # (id of the group, pod uid) already listed: membership in a set, not in the list.
-    listed: set[tuple[int, str]] = set()
+    # The pods already listed per group or workload: membership in a set, not in the list.
+    listed: dict[int, set[str]] = {}
+    # A pod's (namespace, kind, name), worked out once however many happenings it has.
+    owners: dict[str, tuple[str, str, str]] = {}
+    crashed = ReviewCause.CRASHED
     for h in happenings:
-        code = h.exit_code if h.cause is ReviewCause.CRASHED else None
+        uid, at = h.pod_uid, h.at
+        code = h.exit_code if h.cause is crashed else None
         group = groups.get((h.cause, code))
         if group is None:
             title, sentence, next_step = _texts(h.cause, code)
             group = groups[(h.cause, code)] = CauseGroup(h.cause, code, title, sentence, next_step)
-        pod = pods.get(h.pod_uid)
-        namespace = pod.namespace if pod is not None else ""
-        kind, name = (
-            workload_of(pod.owner_kind, pod.owner_name, pod.labels) if pod is not None else ("", "")
-        )
-        if not name and pod is not None:
-            kind, name = "Pod", pod.name
-        wkey = (h.cause, code, namespace, kind, name)
+            listed[id(group)] = set()
+        owner = owners.get(uid)
+        if owner is None:
+            pod = pods.get(uid)
+            if pod is None:
+                owner = ("", "", "")
+            else:
+                kind, name = workload_of(pod.owner_kind, pod.owner_name, pod.labels)
+                owner = (pod.namespace, kind, name) if name else (pod.namespace, "Pod", pod.name)
+            owners[uid] = owner
+        wkey = (h.cause, code, *owner)
         workload = workloads.get(wkey)
         if workload is None:
-            workload = workloads[wkey] = WorkloadGroup(namespace, kind, name)
+            workload = workloads[wkey] = WorkloadGroup(*owner)
             group.workloads.append(workload)
+            listed[id(workload)] = set()
         for item in (group, workload):
             item.count += 1
-            item.first = h.at if item.first is None else min(item.first, h.at)
-            item.last = h.at if item.last is None else max(item.last, h.at)
-            if (id(item), h.pod_uid) not in listed:
-                listed.add((id(item), h.pod_uid))
-                item.pod_uids.append(h.pod_uid)
+            if item.first is None or at < item.first:
+                item.first = at
+            if item.last is None or at > item.last:
+                item.last = at
+            seen = listed[id(item)]
+            if uid not in seen:
+                seen.add(uid)
+                item.pod_uids.append(uid)
     result = sorted(
         groups.values(), key=lambda g: (_ORDER[g.cause], g.exit_code if g.exit_code else 0)
     )
