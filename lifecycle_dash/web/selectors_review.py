@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -168,8 +170,13 @@ _REVIEW_ANNOTATIONS = {
     "detail_text": _json_text("ingest_transition.detail"),
 }
 _REVIEW_FIELDS = ("pod_uid", "kind", "subject", "new_text", "at_us", "key", "detail_text")
+# Of a pod's labels the review's rules read only the pod-template-hash (``workload_of``): the
+# one label is read as text instead of decoding every label of thousands of pods.
+_TEMPLATE_HASH = "pod-template-hash"
 _POD_ANNOTATIONS = {
-    "labels_text": _json_text("ingest_pod.labels"),
+    "template_hash": RawSQL(
+        "ingest_pod.labels ->> %s", (_TEMPLATE_HASH,), output_field=TextField()
+    ),
     "created_us": _micros("ingest_pod.created_at"),
     "first_observed_us": _micros("ingest_pod.first_observed_at"),
     "deleted_us": _micros("ingest_pod.deleted_at"),
@@ -181,7 +188,7 @@ _POD_FIELDS = (
     "name",
     "owner_kind",
     "owner_name",
-    "labels_text",
+    "template_hash",
     "node_name",
     "created_us",
     "first_observed_us",
@@ -195,11 +202,13 @@ class PodInfo:
     cluster: str
     created_at: datetime | None
     deleted_at: datetime | None
+    # (kind, name) of its workload, the pod itself when it has no owner; see ``_workload``.
+    workload: tuple[str, str]
 
-    @property
-    def workload(self) -> tuple[str, str]:
-        kind, name = workload_of(self.facts.owner_kind, self.facts.owner_name, self.facts.labels)
-        return (kind, name) if name else ("Pod", self.facts.name)
+
+def _workload(facts: PodFacts) -> tuple[str, str]:
+    kind, name = workload_of(facts.owner_kind, facts.owner_name, facts.labels)
+    return (kind, name) if name else ("Pod", facts.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +242,21 @@ class ReviewData:
     def affected_uids(self) -> list[str]:
         return list(dict.fromkeys(h.pod_uid for h in self.happenings))
 
-    @property
+    @cached_property
     def names(self) -> dict[str, str]:
         return {uid: f"{p.facts.namespace}/{p.facts.name}" for uid, p in self.pods.items()}
+
+    @property
+    def workload_count(self) -> int:
+        """How many workloads ``workloads`` lists, without listing them."""
+        pods = self.pods
+        return len(
+            {
+                (info.facts.namespace, *info.workload)
+                for uid in {h.pod_uid for h in self.happenings}
+                if (info := pods.get(uid)) is not None
+            }
+        )
 
     def workloads(self) -> list[tuple[str, str, str, list[ReviewCause]]]:
         """(namespace, kind, name, causes) of every affected workload, sorted."""
@@ -301,41 +322,75 @@ def _transition(row: Sequence[Any]) -> Transition:
     )
 
 
+_KINDS = {kind.value: kind for kind in TransitionKind}
+_NO_DETAIL = freeze_detail(None)
+
+
 def _review_transition(row: Sequence[Any]) -> Transition:
     uid, kind, subject, new, at_us, key, detail = row
-    at = _instant(at_us)
-    assert at is not None  # the column is NOT NULL
     return Transition(
         uid,
-        TransitionKind(kind),
+        _KINDS[kind],
         subject,
         None,
         _loads(new),
-        at,
+        _EPOCH + timedelta(microseconds=at_us),  # the column is NOT NULL
         key,
         None,
         TimeSource.OBSERVED,
-        freeze_detail(_loads(detail)),
+        _NO_DETAIL if detail == "{}" else _read_only(_loads(detail)),
     )
 
 
-def _info(row: dict[str, Any]) -> PodInfo:
-    labels = _loads(row["labels_text"])
-    if not isinstance(labels, dict):
-        labels = {}
+def _read_only(detail: Any) -> Mapping[str, Any]:
+    # These transitions live for one request and are only read: a read-only view of the top
+    # level is enough, without ``freeze_detail``'s deep copy of every nested mapping.
+    return MappingProxyType(detail) if isinstance(detail, dict) else _NO_DETAIL
+
+
+def _rows(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` read as the driver returns them.
+
+    Only for reads whose columns need no conversion (text, integers, JSON as text): the ORM's
+    per-row converter pass costs as much as the query for thousands of rows.
+    """
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched: list[tuple[Any, ...]] = cursor.fetchall()
+    return fetched
+
+
+def _info(row: Sequence[Any]) -> PodInfo:
+    """A ``PodInfo`` from a row of ``_POD_FIELDS``."""
+    (
+        uid,
+        cluster,
+        namespace,
+        name,
+        owner_kind,
+        owner_name,
+        template_hash,
+        node,
+        created_us,
+        first_observed_us,
+        deleted_us,
+    ) = row[:11]
+    facts = PodFacts(
+        uid,
+        namespace,
+        name,
+        owner_kind,
+        owner_name,
+        {_TEMPLATE_HASH: template_hash} if template_hash is not None else {},
+        node,
+    )
     return PodInfo(
-        facts=PodFacts(
-            uid=row["uid"],
-            namespace=row["namespace"],
-            name=row["name"],
-            owner_kind=row["owner_kind"],
-            owner_name=row["owner_name"],
-            labels=labels,
-            node=row["node_name"],
-        ),
-        cluster=row["cluster__name"],
-        created_at=_instant(row["created_us"]) or _instant(row["first_observed_us"]),
-        deleted_at=_instant(row["deleted_us"]),
+        facts,
+        cluster,
+        _instant(created_us if created_us is not None else first_observed_us),
+        _instant(deleted_us),
+        _workload(facts),
     )
 
 
@@ -360,7 +415,7 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     start, end = query.start, query.end
     truncated: list[str] = []
 
-    rows = list(
+    rows = _rows(
         _scope(TransitionRow.objects.all(), query)
         .filter(_observed(query), at__gte=start, at__lte=end, kind__in=_REVIEW_KINDS)
         .filter(_REVIEW_STATES)
@@ -418,17 +473,18 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
         if query.pod_filter.cluster:
             pod_rows = pod_rows.filter(cluster__name=query.pod_filter.cluster)
         pod_rows = pod_rows.annotate(**_POD_ANNOTATIONS)
-        pods = {row["uid"]: _info(row) for row in pod_rows.values(*_POD_FIELDS)}
+        pods = {row[0]: _info(row) for row in _rows(pod_rows.values_list(*_POD_FIELDS))}
 
+    facts = {uid: info.facts for uid, info in pods.items()}
     happenings = classify_window(
         start=start,
         end=end,
-        pods={uid: info.facts for uid, info in pods.items()},
+        pods=facts,
         transitions=transitions,
         occurrences=occurrences,
         terminations=terminations,
     )
-    groups = group_happenings(happenings, pods={uid: info.facts for uid, info in pods.items()})
+    groups = group_happenings(happenings, pods=facts)
 
     gap_rows = ObservationGap.objects.filter(started_at__lte=end, ended_at__gte=start)
     if query.pod_filter.cluster:
@@ -481,7 +537,7 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
         .values_list("uid", "status_then", "ready_then")
     }
     changes: dict[str, list[Transition]] = defaultdict(list)
-    for row in (
+    for row in _rows(
         TransitionRow.objects.filter(
             _uid_in(uids, "ingest_transition.pod_uid"),
             _observed(query),
@@ -567,10 +623,10 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     )
     candidates = list(dict.fromkeys([*data.affected_uids, *flapping]))
     rows = {
-        row["uid"]: row
+        row[0]: row
         for row in Pod.objects.filter(_uid_in(candidates))
         .annotate(**_POD_ANNOTATIONS)
-        .values(*_POD_FIELDS, "snapshot")
+        .values_list(*_POD_FIELDS, "snapshot")
     }
     infos = {uid: _info(row) for uid, row in rows.items()}
     by_workload: dict[tuple[str, str, str], list[str]] = defaultdict(list)
@@ -588,9 +644,9 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     if not uids:
         return []
     snapshots = {
-        uid: snapshot_from_document(rows[uid]["snapshot"])
+        uid: snapshot_from_document(rows[uid][-1])
         for uid in uids
-        if isinstance(rows[uid]["snapshot"], dict)
+        if isinstance(rows[uid][-1], dict)
     }
     transitions: dict[str, list[Transition]] = defaultdict(list)
     for row in (

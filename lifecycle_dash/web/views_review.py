@@ -113,7 +113,7 @@ def review_context(*, data: ReviewData, query: ReviewQuery) -> dict[str, Any]:
             query=query,
         ),
         "affected": len(data.affected_uids),
-        "workload_count": len(data.workloads()),
+        "workload_count": data.workload_count,
         "from_iso": format_rfc3339(query.start),
         "to_iso": format_rfc3339(query.end),
         "at_default": format_rfc3339(query.start + (query.end - query.start) / 2),
