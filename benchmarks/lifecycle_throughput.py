@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from lifecycle_dash.ingest.gctuning import tune_gc_for_ingest
 from lifecycle_dash.lifecycle import PodSnapshot, SnapshotCache, diff, snapshot_from_pod
 
 TARGET_PER_SECOND = 50_000
@@ -450,9 +451,10 @@ def main() -> None:
     stream = build_stream(args.pods)
     resyncs = resync_stream(stream)
     # The pre-built stream (millions of objects) would be rescanned by every full garbage
-    # collection, a cost the ingest does not have: there, each event is garbage at once.
+    # collection, a cost the ingest does not have: there, each event is garbage at once. And
+    # the collector runs with the ingest's own settings, as in the worker that runs this code.
     gc.collect()
-    gc.freeze()
+    tune_gc_for_ingest()  # freezes what exists now (the stream) and raises the thresholds
     sizes = [len(json.dumps(raw)) for _, raw in stream]
     print(
         f"events: {len(stream)} updates of {args.pods} pods; "
