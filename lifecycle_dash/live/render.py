@@ -130,11 +130,14 @@ class PageWindow:
         """Row operations for a batch: ``pods`` re-read, ``gone`` uids no longer in the DB."""
         ops: list[Op] = []
         limit = self.pod_filter.limit
-        for uid in gone:
+        # In uid order: a frame must not depend on set iteration (the hash seed) or on the
+        # order the database returned the rows, so every connection of a round and a
+        # connection reading alone send the same frame for the same batch.
+        for uid in sorted(gone):
             if uid in self.uids:
                 self._remove(uid)
                 ops.append(Op("delete", dom_id=row_dom_id(uid)))
-        for pod in pods:
+        for pod in sorted(pods, key=lambda p: p.uid):
             was_shown = pod.uid in self.uids
             old_index = self.uids.index(pod.uid) if was_shown else -1
             if was_shown:
