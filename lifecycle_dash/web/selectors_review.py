@@ -4,8 +4,9 @@ History is partitioned by receive time (``observed_at``) while reviews ask about
 authoritative instant (``at``). Every history query filters on both: ``at`` in the window, and
 ``observed_at`` in the window widened by ``OBSERVED_BEFORE`` / ``OBSERVED_AFTER`` (an API
 instant can precede its receipt by the watch's lag or an outage, and clocks disagree a little),
-so PostgreSQL prunes to the partitions of those days and walks the ``(at, kind)`` /
-``(sort_at, reason)`` review indexes.
+so PostgreSQL prunes to the partitions of those days and walks the review indexes: the
+covering ``web_transition_review_rows`` (the transitions the review classifies, read from the
+index alone) and ``(sort_at, reason)`` for Event occurrences.
 
 ``review_window`` issues 7 queries whatever the window holds (pinned in tests):
 transitions, event occurrences, termination records, the pods concerned, observation gaps,
