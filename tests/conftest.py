@@ -15,19 +15,23 @@ from tests.support.processes import (
     running,
     wait_until,
 )
+from tests.support.redis_db import claim_redis_db
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def _test_redis_url(url: str) -> str:
+    """``LIFECYCLE_DASH_TEST_REDIS_DB`` when set, else a database no other session holds."""
     from urllib.parse import urlsplit, urlunsplit
 
-    db = os.environ.get("LIFECYCLE_DASH_TEST_REDIS_DB", "15")
+    db = os.environ.get("LIFECYCLE_DASH_TEST_REDIS_DB") or str(claim_redis_db(url))
+    os.environ["LIFECYCLE_DASH_TEST_REDIS_DB"] = db
     return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
 
 
 def _use_test_redis() -> None:
-    """Tests get their own Redis database, flushed at the start of a session.
+    """Tests get their own Redis database, flushed at the start of a session (one per
+    session: see ``tests.support.redis_db``).
 
     A dev `make run` against the same server keeps its queues (a test worker never takes its
     watch slices), and no stale task of an earlier session reaches a test's worker.

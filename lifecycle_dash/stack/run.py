@@ -29,7 +29,20 @@ from lifecycle_dash.stack.orphans import die_with_parent
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15.0
-SIMULATOR_KUBECONFIG = VAR_DIR / "kubesim" / "kubeconfig"
+
+
+def run_dir() -> Path:
+    """Where a run keeps its own state (beat's schedule, the simulator's kubeconfig).
+
+    ``DASH_RUN_DIR`` moves it: two runs from one checkout (a test session's beside a
+    developer's) must not share a schedule file or read each other's simulator.
+    """
+    return Path(os.environ.get("DASH_RUN_DIR") or VAR_DIR)
+
+
+def simulator_kubeconfig(directory: Path | None = None) -> Path:
+    """The kubeconfig the simulator of a run in ``directory`` (default: ``run_dir()``) writes."""
+    return (directory or run_dir()) / "kubesim" / "kubeconfig"
 
 
 @dataclass
@@ -110,10 +123,10 @@ def _commands(host: str, port: int, with_simulator: bool) -> list[tuple[str, lis
             "worker",
             [*celery, "worker", "-Q", "default", "-n", "default@%h", "-c", "2", "-l", "INFO"],
         ),
-        ("beat", [*celery, "beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")]),
+        ("beat", [*celery, "beat", "-l", "INFO", "-s", str(run_dir() / "celerybeat-schedule")]),
     ]
     if with_simulator:
-        kubeconfig = SIMULATOR_KUBECONFIG
+        kubeconfig = simulator_kubeconfig()
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         # A stale file from the last run must not be mistaken for this run's server.
         kubeconfig.unlink(missing_ok=True)
@@ -158,19 +171,21 @@ def _stop_all(children: list[Child]) -> None:
 def _register_simulator() -> bool:
     """Wait for the simulator's kubeconfig, then point the "simulator" cluster at it."""
     deadline = time.monotonic() + 60
-    while not SIMULATOR_KUBECONFIG.is_file():
+    kubeconfig = simulator_kubeconfig()
+    while not kubeconfig.is_file():
         if time.monotonic() > deadline:
             print("error: the simulator wrote no kubeconfig within 60 s", file=sys.stderr)
             return False
         time.sleep(0.2)
     result = subprocess.run(
-        _manage("simulator_cluster", "--kubeconfig", str(SIMULATOR_KUBECONFIG)), check=False
+        _manage("simulator_cluster", "--kubeconfig", str(kubeconfig)), check=False
     )
     return result.returncode == 0
 
 
 def _setup() -> None:
     VAR_DIR.mkdir(exist_ok=True)
+    run_dir().mkdir(parents=True, exist_ok=True)
     subprocess.run(_manage("migrate", "--noinput"), check=True)
     subprocess.run(_manage("ensure_admin"), check=True)
 

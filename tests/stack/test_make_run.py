@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle_dash.stack.run import SIMULATOR_KUBECONFIG
+from lifecycle_dash.stack.run import simulator_kubeconfig
 from lifecycle_dash.stack.soakcheck import check_history, list_pod_uids, simulator_view
 from tests.support.processes import BASE_DIR, free_port, wait_until
 
@@ -48,7 +48,15 @@ def test_make_run_serves_the_dashboard_and_ctrl_c_leaves_nothing_behind(stack_en
     marker = f"LIFECYCLE_DASH_TEST_RUN={uuid.uuid4().hex}"
     key, value = marker.split("=")
     port = free_port()
-    env = {**stack_env, key: value, "PORT": str(port), "DASH_ADMIN_PASSWORD": "run-test-pass"}
+    env = {
+        **stack_env,
+        key: value,
+        "PORT": str(port),
+        "DASH_ADMIN_PASSWORD": "run-test-pass",
+        # Its own schedule file and simulator kubeconfig: another run from this checkout (a
+        # developer's, another session's) must not share them.
+        "DASH_RUN_DIR": str(tmp_path / "run"),
+    }
     log = (tmp_path / "make-run.log").open("wb")
     # A new session stands in for the terminal: Ctrl-C reaches its whole foreground group.
     make = subprocess.Popen(
@@ -100,6 +108,7 @@ def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
         "DASH_ADMIN_PASSWORD": "run-test-pass",
         "KUBESIM_SPEED": "30",
         "KUBESIM_TRUTH_OUT": str(truth),
+        "DASH_RUN_DIR": str(tmp_path / "run"),
     }
     log_path = tmp_path / "make-run.log"
     log = log_path.open("wb")
@@ -118,9 +127,11 @@ def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
 
         from lifecycle_dash.ingest.models import Pod
 
+        kubeconfig = simulator_kubeconfig(tmp_path / "run")
+
         def view():
             return simulator_view(
-                truth=truth, list_uids=lambda: list_pod_uids(kubeconfig=SIMULATOR_KUBECONFIG)
+                truth=truth, list_uids=lambda: list_pod_uids(kubeconfig=kubeconfig)
             )
 
         # At 30x the first rollout comes 6 s after the simulator starts, maybe before the first
