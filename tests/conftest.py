@@ -16,6 +16,7 @@ from tests.support.processes import (
     wait_until,
 )
 from tests.support.redis_db import claim_redis_db
+from tests.support.test_databases import drop_orphaned_test_databases
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -61,12 +62,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    """One test database per session (dropped at its end): two sessions never collide."""
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, django_db_blocker: Any
+) -> None:
+    """One test database per session (dropped at its end): two sessions never collide.
+
+    Databases of earlier sessions that were killed before their end are dropped first.
+    """
     from django.conf import settings
 
     test: dict[str, Any] = settings.DATABASES["default"].setdefault("TEST", {})  # type: ignore[assignment]
-    test["NAME"] = f"{test.get('NAME') or 'test_lifecycle_dash'}_{os.getpid()}"
+    prefix = test.get("NAME") or "test_lifecycle_dash"
+    with django_db_blocker.unblock():
+        drop_orphaned_test_databases(prefix)
+    test["NAME"] = f"{prefix}_{os.getpid()}"
 
 
 CHROMIUM = "/usr/bin/chromium"
