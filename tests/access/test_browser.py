@@ -4,7 +4,6 @@ the other team's; the outsider's page says why it is empty and stays so."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.contrib.auth.models import Group
 from lifecycle_dash.access.models import AccessGrant
 from lifecycle_dash.ingest.models import Cluster
 from tests.lifecycle import podfactory as f
+from tests.support.browser import signed_in_page, wait_js
 from tests.web.dashboard_factories import Feed
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -27,25 +27,12 @@ def uid(n: int) -> str:
 
 
 def sign_in(browser: Any, live_web: str, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:has-text('Pods')")
-    return page
+    return signed_in_page(browser, live_web, username=username, password=PASSWORD)
 
 
 def wait_live(page: Any) -> None:
     page.wait_for_selector("#live-indicator[data-state=connected]", timeout=10_000)
-    deadline = time.monotonic() + 10
-    # page.evaluate, not wait_for_function: the CSP forbids the latter's eval.
-    while not page.evaluate("Number(document.body.dataset.frames || 0) >= 1"):
-        assert time.monotonic() < deadline, "no first frame"
-        page.wait_for_timeout(50)
+    wait_js(page, "Number(document.body.dataset.frames || 0) >= 1")
 
 
 @pytest.mark.django_db(transaction=True)

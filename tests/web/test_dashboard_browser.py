@@ -7,7 +7,6 @@ one frame -> htmx out-of-band swaps.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.lifecycle import podfactory as f
+from tests.support.browser import signed_in_page, wait_js
 from tests.web.dashboard_factories import Feed
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -29,16 +29,9 @@ def uid(n: int) -> str:
 def sign_in(browser: Any, live_web: str, *, color_scheme: str = "light") -> Any:
     username = f"sre-{uuid.uuid4().hex[:6]}"
     get_user_model().objects.create_user(username=username, password=PASSWORD)
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, color_scheme=color_scheme)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:has-text('Pods')")
-    return page
+    return signed_in_page(
+        browser, live_web, username=username, password=PASSWORD, color_scheme=color_scheme
+    )
 
 
 def wait_live(page: Any) -> None:
@@ -51,19 +44,6 @@ def wait_live(page: Any) -> None:
 
 def status_of(page: Any, n: int) -> str:
     return str(page.locator(f"#pod-{uid(n)} .status").inner_text())
-
-
-def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:
-    """Poll a JavaScript expression until it is true.
-
-    ``page.wait_for_function`` evaluates its predicate with eval inside the page, which the
-    site's Content-Security-Policy (script-src 'self') rightly refuses; ``page.evaluate``
-    runs through the DevTools protocol and is not subject to it.
-    """
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
-        page.wait_for_timeout(50)
 
 
 @pytest.mark.django_db(transaction=True)

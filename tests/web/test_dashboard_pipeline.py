@@ -9,7 +9,6 @@ a reload, and its graceful deletion must show Terminating and then remove the ro
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,24 +20,12 @@ from django.contrib.auth import get_user_model
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.beat import Beat
+from tests.support.browser import wait_js
 from tests.support.processes import celery_worker_command, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 PASSWORD = "correct horse battery"
-
-
-def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:
-    """Poll a JavaScript expression until it is true.
-
-    ``page.wait_for_function`` evaluates its predicate with eval inside the page, which the
-    site's Content-Security-Policy (script-src 'self') rightly refuses; ``page.evaluate``
-    runs through the DevTools protocol and is not subject to it.
-    """
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
-        page.wait_for_timeout(50)
 
 
 @pytest.fixture
