@@ -69,7 +69,7 @@ from lifecycle_dash.lifecycle.transitions import (
     freeze_detail,
 )
 from lifecycle_dash.web.review import ReviewQuery
-from lifecycle_dash.web.selectors import DELETED_WINDOW, pod_queryset
+from lifecycle_dash.web.selectors import DELETED_WINDOW, pod_queryset, uid_in
 
 __all__ = [
     "OBSERVED_AFTER",
@@ -486,7 +486,7 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     uids |= set(list(dict.fromkeys(created))[:MAX_LANES])
     pods: dict[str, PodInfo] = {}
     if uids:
-        pod_rows = Pod.objects.filter(_uid_in(sorted(uids)))
+        pod_rows = Pod.objects.filter(uid_in(sorted(uids)))
         if query.pod_filter.cluster:
             pod_rows = pod_rows.filter(cluster__name=query.pod_filter.cluster)
         pod_rows = pod_rows.annotate(**_POD_ANNOTATIONS)
@@ -524,19 +524,6 @@ def review_window(*, query: ReviewQuery) -> ReviewData:
     return ReviewData(query, happenings, groups, pods, gaps, lanes, records, truncated)
 
 
-def _uid_in(uids: list[str], column: str = "ingest_pod.uid") -> RawSQL:
-    # One array parameter: Django's __in binds (and prepares) every value separately, which
-    # costs more than the query itself for thousands of uids. The array goes as one text
-    # literal, which the driver quotes once instead of adapting every element.
-    return RawSQL(f"{column} = ANY(%s::text[])", (_text_array(uids),), output_field=BooleanField())
-
-
-def _text_array(values: Iterable[str]) -> str:
-    """A PostgreSQL array literal of these strings, each quoted."""
-    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
-
-
 def _latest_sql(kind: str) -> str:
     # The time-travel index (web_transition_instant): one backward index probe per pod.
     return (
@@ -553,7 +540,7 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
     margin = start + OBSERVED_AFTER
     initial = {
         row[0]: (row[1], row[2])
-        for row in Pod.objects.filter(_uid_in(uids))
+        for row in Pod.objects.filter(uid_in(uids))
         .annotate(
             status_then=RawSQL(f"({_latest_sql('kubectl_status')})", (start, margin)),
             ready_then=RawSQL(f"({_latest_sql('pod_ready')})", (start, margin)),
@@ -563,7 +550,7 @@ def _lanes(query: ReviewQuery, uids: list[str], pods: dict[str, PodInfo]) -> lis
     changes: dict[str, list[Transition]] = defaultdict(list)
     for row in _rows(
         TransitionRow.objects.filter(
-            _uid_in(uids, "ingest_transition.pod_uid"),
+            uid_in(uids, "ingest_transition.pod_uid"),
             _observed(query),
             kind__in=_LANE_KINDS,
             at__gt=start,
@@ -603,7 +590,7 @@ def window_transitions(*, query: ReviewQuery, uids: Iterable[str]) -> tuple[list
         return [], False
     rows = list(
         TransitionRow.objects.filter(
-            _uid_in(wanted, "ingest_transition.pod_uid"),
+            uid_in(wanted, "ingest_transition.pod_uid"),
             _observed(query),
             at__gte=query.start,
             at__lte=query.end,
@@ -648,7 +635,7 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     candidates = list(dict.fromkeys([*data.affected_uids, *flapping]))
     rows = {
         row[0]: row
-        for row in Pod.objects.filter(_uid_in(candidates))
+        for row in Pod.objects.filter(uid_in(candidates))
         .annotate(**_POD_ANNOTATIONS)
         .values_list(*_POD_FIELDS, "snapshot")
     }
@@ -675,7 +662,7 @@ def window_diagnoses(*, data: ReviewData) -> list[WorkloadDiagnoses]:
     transitions: dict[str, list[Transition]] = defaultdict(list)
     for row in (
         TransitionRow.objects.filter(
-            _uid_in(uids, "ingest_transition.pod_uid"),
+            uid_in(uids, "ingest_transition.pod_uid"),
             _observed(query, query.start - timedelta(hours=1)),
             at__gte=query.start - timedelta(hours=1),
             at__lte=query.end,

@@ -41,7 +41,7 @@ from lifecycle_dash.access.scope import EVERYTHING, AccessScope
 from lifecycle_dash.ingest.models import Pod
 from lifecycle_dash.web.filters import Cursor, PodFilter, Sort
 from lifecycle_dash.web.rendering import PodRow, pod_row
-from lifecycle_dash.web.selectors import DELETED_WINDOW, ROW_FIELDS, pod_queryset
+from lifecycle_dash.web.selectors import DELETED_WINDOW, ROW_FIELDS, pod_queryset, uid_in
 
 __all__ = ["UNKNOWN_STATUS", "ClusterAt", "cluster_at", "steps_around"]
 
@@ -114,9 +114,7 @@ def cluster_at(*, pod_filter: PodFilter, at: datetime) -> ClusterAt:
     if pod_filter.status:
         candidates = _status_candidates(pod_filter.status, at)
         if candidates is not None:
-            pods = pods.filter(
-                RawSQL("ingest_pod.uid = ANY(%s)", (candidates,), output_field=BooleanField())
-            )
+            pods = pods.filter(uid_in(candidates))
         pods = pods.filter(status_at=pod_filter.status)
     cursor = pod_filter.after
     if cursor is not None and cursor.sort is Sort.NAME and len(cursor.key) == 3:
