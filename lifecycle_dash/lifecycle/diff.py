@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from operator import is_
 from types import MappingProxyType
 from typing import Any
 
@@ -88,7 +89,9 @@ class _Emitter:
         detail: dict[str, Any] | None = None,  # values JSON-safe and immutable already
         key: str | None = None,
     ) -> None:
-        # Positional: this runs for every transition and keyword parsing is measurable.
+        # Positional: this runs for every transition and keyword parsing is measurable. The
+        # key takes the kind's plain value: formatting the enum member itself goes through
+        # Enum.__format__, three times the cost of the whole f-string.
         self.out.append(
             _new_transition(
                 self.uid,
@@ -97,7 +100,7 @@ class _Emitter:
                 old,
                 new,
                 self.observed_at,
-                f"{self.prefix}{kind}|{subject}|{self.rv_key if key is None else key}",
+                f"{self.prefix}{kind._value_}|{subject}|{self.rv_key if key is None else key}",
                 api_time,
                 _OBSERVED if api_time is None else _API,
                 _EMPTY if detail is None else MappingProxyType(detail),
@@ -244,15 +247,17 @@ def _diff_pod(em: _Emitter, before: PodSnapshot, after: PodSnapshot) -> None:
 
 
 def _changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    """``old != new``, settled by identity where a SnapshotCache shared the items."""
+    """False when ``old`` and ``new`` hold the very same items; True when they may differ.
+
+    Identity only: a SnapshotCache shares the items it did not read again, and one it did
+    read again has almost always changed. A True for equal items costs time, not output:
+    every check it leads to compares values (each condition, each container) before
+    emitting, and the STATUS it recomputes is the same. Comparing values here as well
+    (dataclass ``__eq__``, Python code per item) would be paid on every real change.
+    """
     if old is new:
         return False
-    if len(old) == len(new):
-        for a, b in zip(old, new, strict=True):
-            if a is not b:
-                return bool(old != new)
-        return False
-    return True
+    return len(old) != len(new) or not all(map(is_, old, new))
 
 
 def _diff_condition(
@@ -293,7 +298,10 @@ def _empty_status(after: ContainerStatus) -> ContainerStatus:
 
 
 def _diff_container(em: _Emitter, old: ContainerStatus | None, new: ContainerStatus) -> None:
-    if old is new or old == new:
+    # No ``old == new`` shortcut: callers pass only statuses that are not the same object,
+    # which a SnapshotCache makes nearly always changed ones, and every check below
+    # compares values before emitting.
+    if old is new:
         return
     appeared = old is None
     if old is None:
