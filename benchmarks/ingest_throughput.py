@@ -87,8 +87,17 @@ class Timings:
 
 
 def run_fast(
-    buffers: Iterable[bytes], *, publish: bool, timings: Timings, batch: int = 1000
+    buffers: Iterable[bytes],
+    *,
+    publish: bool,
+    timings: Timings,
+    batch: int = 1000,
+    pipelined: bool = False,
 ) -> tuple[int, float, Any, bytes]:
+    """Replay ``buffers``; ``pipelined``: each batch commits in a ``Committer`` thread while
+    the next is handled, as in the watch loop (``flush_*`` timings are then the waits for the
+    previous batch, not the flushes)."""
+    from lifecycle_dash.ingest.committer import Committer
     from lifecycle_dash.ingest.models import Cluster, WatchStream
     from lifecycle_dash.ingest.processors import processor_for
     from lifecycle_dash.ingest.publish import PodPublisher
@@ -109,9 +118,19 @@ def run_fast(
     events = 0
     wall, cpu = time.perf_counter, time.process_time
 
+    committer = Committer() if pipelined else None
+
+    def settle() -> None:
+        if committer is not None:
+            committer.result()
+
     def flush() -> None:
         w, c = wall(), cpu()
-        processor.flush(resource_version=None)
+        if committer is None:
+            processor.flush(resource_version=None)
+        else:
+            settle()
+            committer.submit(processor.take_batch(resource_version=None))
         timings.flush_wall += wall() - w
         timings.flush_cpu += cpu() - c
 
@@ -134,35 +153,51 @@ def run_fast(
             if events % batch == 0:
                 flush()
                 received_at = datetime.now(UTC)
+        settle()  # nothing commits while the next buffer is generated (untimed)
         timings.bytes += len(buffer)
         timings.wall += wall() - start
         timings.cpu += cpu() - start_cpu
     start, start_cpu = wall(), cpu()
     flush()
+    settle()
     timings.wall += wall() - start
     timings.cpu += cpu() - start_cpu
+    if committer is not None:
+        committer.close()
     publisher.wait_idle(30)
     publisher.close()
     return events, timings.wall, publisher, first
 
 
-def backend_cpu() -> float | None:
-    """CPU seconds of this connection's PostgreSQL backend so far (None: not on this host)."""
+def backend_cpu() -> dict[int, float] | None:
+    """CPU seconds so far of each PostgreSQL backend of this database (None: not on this
+    host). The benchmark has the database to itself, and a committer thread's connection is a
+    backend of its own."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        except OSError:
+            return None
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
 
 
-def _cpu_delta(before: float | None, after: float | None) -> str:
-    return "n/a" if before is None or after is None else f"{after - before:.2f} s"
+def _cpu_delta(before: dict[int, float] | None, after: dict[int, float] | None) -> str:
+    if before is None or after is None:
+        return "n/a"
+    return f"{sum(at - before.get(pid, 0.0) for pid, at in after.items()):.2f} s"
 
 
 def run_naive(buffer: bytes, limit: int) -> tuple[int, float, float]:
@@ -245,6 +280,7 @@ def run_sync(pods: int) -> None:
     import multiprocessing
 
     from lifecycle_dash.ingest import kube, watching
+    from lifecycle_dash.ingest.committer import Committer
     from lifecycle_dash.ingest.models import Cluster, WatchStream
     from lifecycle_dash.ingest.processors import processor_for
     from lifecycle_dash.kubesim.kubeconfig import kubeconfig as kubeconfig_dict
@@ -279,6 +315,7 @@ def run_sync(pods: int) -> None:
                 raise AssertionError(message)
 
         settings = watching.WatchSettings(slice_seconds=3600, read_timeout=120.0)
+        committer = Committer("commit-sync")
         layer = watching.ListWatch(
             api=api,
             resource=kube.RESOURCES["pods"],
@@ -290,12 +327,15 @@ def run_sync(pods: int) -> None:
             stats=watching.WatchStats(),
             stop=watching.StopSignal(),
             deadline=time.monotonic() + 3600,
+            committer=committer,
         )
         pg_before = backend_cpu()
         started, cpu_started = time.perf_counter(), time.process_time()
         layer.relist("initial sync")
+        layer.settle()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         pg_after = backend_cpu()
+        committer.close()
         api.close()
         from django.db import connection
 
@@ -400,6 +440,17 @@ def main() -> None:
             f"{terminations:,} termination records, {startups:,} startup records; "
             f"pod.changed published: {publisher.sent:,} (failed {publisher.failed:,})"
             + (" [publishing disabled]" if args.no_publish else "")
+        )
+        piped = Timings()
+        piped_events, piped_elapsed, _, _ = run_fast(
+            chunks(args.pods), publish=not args.no_publish, timings=piped, pipelined=True
+        )
+        print(
+            f"  pipelined as in the watch worker (each batch commits in a thread of its own "
+            f"while the next is handled): wall {piped_elapsed:.2f} s = "
+            f"{piped_events / piped_elapsed:,.0f} events/s ({events / elapsed:,.0f} inline); "
+            f"{piped_events / piped.cpu:,.0f} events per CPU-second; waits for the previous "
+            f"batch {piped.flush_wall:.2f} s; load average {os.getloadavg()[0]:.1f}"
         )
         pg_before = backend_cpu()
         naive_events, naive_wall, naive_cpu = run_naive(buffer, args.naive_events)

@@ -27,6 +27,7 @@ import multiprocessing
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,9 +62,17 @@ class NoopProcessor:
     def pending(self) -> int:
         return 0
 
-    def flush(self, *, resource_version: str | None, complete_at: datetime | None = None) -> None:
-        if resource_version is not None and int(resource_version) >= self.until_rv:
-            self.stop.set("caught up")
+    def take_batch(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Callable[[], None]:
+        def write() -> None:
+            if resource_version is not None and int(resource_version) >= self.until_rv:
+                self.stop.set("caught up")
+
+        return write
+
+    def discard_uncommitted(self) -> None:
+        pass
 
 
 class NoContext:
@@ -142,6 +151,7 @@ def main() -> int:
 
     django.setup()
     from lifecycle_dash.ingest import kube, watching
+    from lifecycle_dash.ingest.committer import Committer
 
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
@@ -157,6 +167,7 @@ def main() -> int:
         stop = watching.StopSignal()
         processor = NoopProcessor(until_rv, stop)
         settings = watching.WatchSettings(slice_seconds=args.max_seconds, read_timeout=30.0)
+        committer = Committer()
         layer = watching.ListWatch(
             api=api,
             resource=kube.RESOURCES["pods"],
@@ -168,10 +179,12 @@ def main() -> int:
             stats=watching.WatchStats(),
             stop=stop,
             deadline=time.monotonic() + args.max_seconds,
+            committer=committer,
         )
         started = time.perf_counter()
         cpu_started = time.process_time()
         layer.relist("benchmark")
+        layer.settle()
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         listed = processor.handled
@@ -188,6 +201,8 @@ def main() -> int:
         cpu_started = time.process_time()
         with contextlib.suppress(watching.Stop):
             layer.watch_once()
+        layer.settle()
+        committer.close()
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         lines = processor.handled

@@ -6,6 +6,9 @@ by the watch side (``watching.py``): ``handle`` for every ADDED/MODIFIED/DELETED
 ``flush`` every 1,000 events / 100 ms / bookmark. ``handle`` only parses (snapshot, event or
 slice extraction, all in ``lifecycle``) and buffers; ``flush`` diffs against the cache and
 writes everything (``writer.py``) plus the checkpoint in ONE transaction, then publishes.
+The watch loop splits ``flush`` in two: ``take_batch`` closes the batch in the loop's thread
+and returns its write, which a ``Committer`` runs in a thread of its own while ``handle``
+goes on (the write touches only its batch and the diff base; ``handle`` only the parser).
 
 Idempotency (nothing doubled on replays) rests on three facts, not on a unique index (a
 partitioned table's unique index must contain the partition key, and a replay's receive time
@@ -52,9 +55,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -152,6 +156,12 @@ class StreamProcessor(Protocol):
         self, *, resource_version: str | None, complete_at: datetime | None = None
     ) -> FlushResult: ...
 
+    def take_batch(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Callable[[], FlushResult]: ...
+
+    def discard_uncommitted(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FlushResult:
@@ -201,10 +211,28 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else format_rfc3339(value)
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What ``take_batch`` closed: the items and the checkpoint they commit with."""
+
+    items: list[Any]
+    events: int
+    resource_version: str | None
+    checkpoint_at: datetime | None
+    flushed_at: datetime
+    newest: datetime | None
+    gap: tuple[datetime, datetime, str] | None
+    relists: int
+    relist_at: datetime | None
+    bad: dict[str, int]
+    rate: float | None
+
+
 class _BaseProcessor:
     """Counters, relists, checkpoint and the one-transaction flush shared by all resources."""
 
     resource: str = ""
+    _items: list[Any]
 
     def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
         cluster = stream.cluster
@@ -218,7 +246,6 @@ class _BaseProcessor:
         self._bad: dict[str, int] = {
             str(k): int(v) for k, v in (stream.bad_input or {}).items() if isinstance(v, int)
         }
-        self._bad_dirty = False
         self._checkpoint_rv = stream.resource_version
         self._checkpoint_at = stream.checkpoint_at
         self._next_rv: str | None = None
@@ -304,7 +331,24 @@ class _BaseProcessor:
     ) -> FlushResult:
         """Commit the batch and the checkpoint. ``complete_at``: when the stream was known
         complete up to ``resource_version`` (a bookmark's receive time)."""
-        started = time.monotonic()
+        write = self.take_batch(resource_version=resource_version, complete_at=complete_at)
+        try:
+            return write()
+        except Exception:
+            self.discard_uncommitted()
+            raise
+
+    def take_batch(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Callable[[], FlushResult]:
+        """Close the batch handled so far and return its write (the transaction of ``flush``).
+
+        The write may run in another thread while ``handle`` goes on with the next batch
+        (``ingest.committer``): it touches only the batch it was given and the diff base,
+        which nothing else touches. Writes must run one at a time, in the order taken. If a
+        write fails, call ``discard_uncommitted`` before anything else: the diff base and
+        what was handled since hold state the database does not have.
+        """
         rv = resource_version
         if rv is None and self._relist is None:
             rv = self._next_rv
@@ -315,14 +359,48 @@ class _BaseProcessor:
         if rv is not None and checkpoint_at is None:
             checkpoint_at = flushed_at
         events = self._handled
-        elapsed = started - self._last_flush
+        now = time.monotonic()
+        elapsed = now - self._last_flush
         if events and elapsed > 0:
             rate = events / elapsed
             self._rate = rate if self._rate is None else _EWMA * rate + (1 - _EWMA) * self._rate
+        batch = _Batch(
+            items=self._items,
+            events=events,
+            resource_version=rv,
+            checkpoint_at=checkpoint_at,
+            flushed_at=flushed_at,
+            newest=self._newest,
+            gap=self._gap,
+            relists=self._relists_done,
+            relist_at=self._relist_at,
+            bad=dict(self._bad),
+            rate=self._rate,
+        )
+        self._items = []
+        self._handled = 0
+        self._newest = None
+        self._gap = None
+        self._relist_end = None
+        self._relists_done = 0
+        self._relist_at = None
+        self._last_flush = now
+        return partial(self._write_batch, batch)
+
+    def discard_uncommitted(self) -> None:
+        """After a failed write: forget everything not committed; the watch side replays."""
+        self._reset()
+        if not connection.in_atomic_block:
+            # A dropped connection stays broken until closed; the next flush reconnects.
+            connection.close_if_unusable_or_obsolete()
+
+    def _write_batch(self, batch: _Batch) -> FlushResult:
+        started = time.monotonic()
+        rv = batch.resource_version
+        partitions.ensure_days(days={batch.flushed_at.date(), *self._days(batch.items)})
+        # The raw psycopg cursor (needed for COPY) raises psycopg errors: translate them to
+        # django.db errors like every other query, and mark the connection as errored.
         try:
-            partitions.ensure_days(days={flushed_at.date(), *self._days()})
-            # The raw psycopg cursor (needed for COPY) raises psycopg errors: translate them to
-            # django.db errors like every other query, and mark the connection as errored.
             with (
                 connection.wrap_database_errors,
                 transaction.atomic(),
@@ -330,41 +408,43 @@ class _BaseProcessor:
             ):
                 cursor = wrapper.cursor  # the psycopg cursor: COPY needs it
                 counts = _Counts()
-                messages = self._write(cursor, counts=counts)
-                gaps = self._write_gap(cursor)
+                messages = self._write(cursor, batch.items, counts=counts)
+                gaps = self._write_gap(cursor, batch.gap)
                 writer.save_checkpoint(
                     cursor,
                     stream_id=self.stream_id,
                     lease_owner=self.lease_owner,
                     resource_version=rv,
-                    checkpoint_at=checkpoint_at,
-                    events=events,
-                    events_per_second=self._rate,
-                    last_event_at=self._newest,
-                    flushed_at=flushed_at,
-                    bad_input=self._bad,
-                    relists=self._relists_done,
-                    relist_at=self._relist_at,
+                    checkpoint_at=batch.checkpoint_at,
+                    events=batch.events,
+                    events_per_second=batch.rate,
+                    last_event_at=batch.newest,
+                    flushed_at=batch.flushed_at,
+                    bad_input=batch.bad,
+                    relists=batch.relists,
+                    relist_at=batch.relist_at,
                 )
         except Exception:
-            self._reset()
             if not connection.in_atomic_block:
-                # A dropped connection stays broken until closed; the next flush reconnects.
+                # This thread's connection, if the write runs in a committer's thread.
                 connection.close_if_unusable_or_obsolete()
             raise
-        self._committed(rv, checkpoint_at)
+        if rv is not None:
+            self._checkpoint_rv = rv
+            self._checkpoint_at = batch.checkpoint_at
+        self._after_commit()
         flushstats.observe_flush(
             cluster=self.cluster_name,
             resource=self.resource,
             seconds=time.monotonic() - started,
-            events=events,
+            events=batch.events,
         )
         published = 0
         if messages:
             publisher = self._publisher if self._publisher is not None else get_publisher()
             published = publisher.submit(messages)
         return FlushResult(
-            events=events,
+            events=batch.events,
             resource_version=self._checkpoint_rv,
             transitions=counts.transitions,
             pods=counts.pods,
@@ -396,10 +476,10 @@ class _BaseProcessor:
                 detail,
             )
 
-    def _write_gap(self, cursor: Any) -> int:
-        if self._gap is None:
+    def _write_gap(self, cursor: Any, gap: tuple[datetime, datetime, str] | None) -> int:
+        if gap is None:
             return 0
-        started, ended, reason = self._gap
+        started, ended, reason = gap
         cursor.execute(
             "INSERT INTO ingest_observationgap "
             "(cluster_id, resource, started_at, ended_at, reason, created_at) "
@@ -407,19 +487,6 @@ class _BaseProcessor:
             [self.cluster_id, self.resource, started, ended, f"relist: {reason}"[:2000]],
         )
         return 1
-
-    def _committed(self, rv: str | None, checkpoint_at: datetime | None) -> None:
-        if rv is not None:
-            self._checkpoint_rv = rv
-            self._checkpoint_at = checkpoint_at
-        self._handled = 0
-        self._newest = None
-        self._gap = None
-        self._relist_end = None
-        self._relists_done = 0
-        self._relist_at = None
-        self._last_flush = time.monotonic()
-        self._after_commit()
 
     def _reset(self) -> None:
         """After a failed flush: forget everything not committed; the watch side replays."""
@@ -443,10 +510,11 @@ class _BaseProcessor:
     def _on_relist_end(self, end: _RelistEnd) -> None:
         """Queue the reconciliation of a finished relist (runs in the next flush)."""
 
-    def _days(self) -> Iterable[Any]:
+    def _days(self, items: list[Any]) -> Iterable[Any]:
+        """Days the batch's rows fall on (their partitions must exist)."""
         return ()
 
-    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
+    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def _after_commit(self) -> None:
@@ -507,8 +575,7 @@ class PodProcessor(_BaseProcessor):
     ) -> None:
         snapshot = self._parser.snapshot(obj)
         if deleted:
-            self._parser.forget(snapshot.uid)
-            self._documents.forget(snapshot.uid)
+            self._parser.forget(snapshot.uid)  # its document memo goes after the commit
         if not snapshot.uid:
             self._bad_input("missing_uid", rv=rv, detail="; ".join(snapshot.problems[:3]))
             return
@@ -521,11 +588,11 @@ class PodProcessor(_BaseProcessor):
     def _on_relist_end(self, end: _RelistEnd) -> None:
         self._items.append(end)
 
-    def _days(self) -> Iterable[Any]:
-        days = {item.received_at.date() for item in self._items if isinstance(item, _PodItem)}
-        if self._relist_end is not None:
-            days.add(self._relist_end.finished_at.date())
-        return days
+    def _days(self, items: list[Any]) -> Iterable[Any]:
+        return {
+            item.received_at.date() if isinstance(item, _PodItem) else item.finished_at.date()
+            for item in items
+        }
 
     def _drop_state(self) -> None:
         self._cache.clear()
@@ -534,7 +601,6 @@ class PodProcessor(_BaseProcessor):
         self._documents.clear()
 
     def _after_commit(self) -> None:
-        self._items.clear()
         # Deleted pods never come back under the same uid; a stray replay reloads the row.
         for uid in [uid for uid, entry in self._cache.items() if entry.deleted]:
             del self._cache[uid]
@@ -560,8 +626,8 @@ class PodProcessor(_BaseProcessor):
                 snapshot, first, last, deleted, orjson.loads(versions), started
             )
 
-    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
-        self._load(cursor, (i.snapshot.uid for i in self._items if isinstance(i, _PodItem)))
+    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (i.snapshot.uid for i in items if isinstance(i, _PodItem)))
         changes: dict[str, _PodChange] = {}
         lines: list[str] = []
         times = writer.CopyTimes()
@@ -571,7 +637,7 @@ class PodProcessor(_BaseProcessor):
         fresh: dict[str, list[Transition]] = {}
         cluster_id = self.cluster_id
         cluster = str(cluster_id)
-        for item in self._items:
+        for item in items:
             if isinstance(item, _RelistEnd):
                 self._reconcile(cursor, item, changes, lines, times, dirty)
                 continue
@@ -833,15 +899,14 @@ class EventProcessor(_BaseProcessor):
         # DELETED is the TTL expiry: the object's last version, processed like an update.
         self._items.append(_EventItem(event, received_at))
 
-    def _days(self) -> Iterable[Any]:
-        return {item.received_at.date() for item in self._items}
+    def _days(self, items: list[Any]) -> Iterable[Any]:
+        return {item.received_at.date() for item in items}
 
     def _drop_state(self) -> None:
         self._cache.clear()
         self._items.clear()
 
     def _after_commit(self) -> None:
-        self._items.clear()
         if len(self._cache) > _EVENT_CACHE_MAX:
             oldest = sorted(self._cache.items(), key=lambda kv: kv[1].last_received_at)
             for key, _ in oldest[: len(oldest) // 2]:
@@ -861,14 +926,14 @@ class EventProcessor(_BaseProcessor):
             event = event_from_row(row[0], row[1 : 1 + width])
             self._cache[row[0]] = _EventEntry(event, row[1 + width], row[2 + width])
 
-    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
-        self._load(cursor, (item.event.key_base for item in self._items))
+    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (item.event.key_base for item in items))
         latest: dict[str, _EventEntry] = {}
         rows: list[tuple[Any, ...]] = []
         dirty: set[str] = set()
         starting: set[str] = set()
         cluster_id = self.cluster_id
-        for item in self._items:
+        for item in items:
             event = item.event
             key = event.key_base
             entry = self._cache.get(key)
@@ -992,14 +1057,8 @@ class SliceProcessor(_BaseProcessor):
     def _on_relist_end(self, end: _RelistEnd) -> None:
         self._items.append(end)
 
-    def _days(self) -> Iterable[Any]:
-        return ()
-
     def _drop_state(self) -> None:
         self._cache.clear()
-        self._items.clear()
-
-    def _after_commit(self) -> None:
         self._items.clear()
 
     def _load(self, cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
@@ -1017,12 +1076,12 @@ class SliceProcessor(_BaseProcessor):
         for namespace, name, compact in cursor.fetchall():
             self._cache[(namespace, name)] = orjson.loads(compact)
 
-    def _write(self, cursor: Any, *, counts: _Counts) -> list[dict[str, Any]]:
-        self._load(cursor, (i.key for i in self._items if isinstance(i, _SliceItem)))
+    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+        self._load(cursor, (i.key for i in items if isinstance(i, _SliceItem)))
         observations: list[tuple[EndpointObservation, bool]] = []
         upserts: dict[tuple[str, str], tuple[Any, ...]] = {}
         deletes: set[tuple[str, str]] = set()
-        for item in self._items:
+        for item in items:
             if isinstance(item, _RelistEnd):
                 self._reconcile(cursor, item, observations, upserts, deletes)
                 continue

@@ -27,6 +27,11 @@ model objects, one clock read per chunk (every line of a chunk arrived at the sa
 Batches: flushed at ``flush_events`` handled events or ``flush_interval`` after the first
 unflushed one, whichever comes first, and on every BOOKMARK (whose resourceVersion becomes the
 checkpoint even when nothing is pending, keeping quiet streams inside the history window).
+A flush hands the batch to the stream's ``Committer``, whose thread writes it while the loop
+reads on; the next flush first takes that write's outcome, so at most one batch is in flight,
+checkpoints commit in order, and a failed write is acted on before anything after it is
+written. While a write runs, a due batch keeps growing instead of queueing (group commit), up
+to ``flush_events``.
 
 Namespace filtering: an include list of exactly one namespace watches that namespace's
 endpoint (works with namespace-scoped RBAC); otherwise the cluster-wide endpoint is watched and
@@ -53,6 +58,7 @@ import urllib3
 from django.db import Error as DatabaseError
 
 from lifecycle_dash.ingest import kube
+from lifecycle_dash.ingest.committer import Committer
 from lifecycle_dash.ingest.writer import LeaseLostError
 
 log = logging.getLogger(__name__)
@@ -76,9 +82,16 @@ class StreamProcessor(Protocol):
 
     def pending(self) -> int: ...
 
-    def flush(
+    def take_batch(
         self, *, resource_version: str | None, complete_at: datetime | None = None
-    ) -> Any: ...
+    ) -> Callable[[], Any]:
+        """Close the batch handled so far; return the write that commits it with the
+        checkpoint (run by a ``Committer``, one at a time, in order)."""
+        ...
+
+    def discard_uncommitted(self) -> None:
+        """A write failed: drop every state the database does not have."""
+        ...
 
 
 class LeaseLost(Exception):
@@ -340,6 +353,7 @@ class ListWatch:
         stats: WatchStats,
         stop: StopSignal,
         deadline: float,
+        committer: Committer,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
@@ -352,6 +366,9 @@ class ListWatch:
         self.stop = stop
         self.deadline = deadline
         self.clock = clock
+        self.committer = committer
+        # The checkpoint the write in flight commits, if it carries one.
+        self.in_flight_rv: str | None = None
         # The newest RV whose event (and all before it) was handed to the processor.
         self.resource_version = resource_version
         self.committed = resource_version
@@ -374,34 +391,72 @@ class ListWatch:
             self.context.heartbeat(self.stats)
 
     def flush(self, resource_version: str | None, *, complete_at: datetime | None = None) -> None:
-        try:
-            self.processor.flush(resource_version=resource_version, complete_at=complete_at)
-        except LeaseLostError as exc:
-            # The flush checks the lease in its own transaction and rolled back.
-            raise LeaseLost(str(exc)) from exc
-        except DatabaseError as exc:
-            raise StorageTrouble(f"{type(exc).__name__}: {exc}".strip()) from exc
-        self.stats.flushes += 1
+        """Hand the batch to the committer (after the previous one's outcome is in)."""
+        self.settle()
+        write = self.processor.take_batch(
+            resource_version=resource_version, complete_at=complete_at
+        )
         self.unflushed = 0
-        if resource_version is not None:
-            self.committed = resource_version
-            self.stats.resource_version = resource_version
+        self.in_flight_rv = resource_version
+        self.committer.submit(write)
+
+    def settle(self) -> None:
+        """Wait for the write in flight and account for it: its checkpoint, or its failure."""
+        if not self.committer.in_flight:
+            return
+        try:
+            self.committer.result()
+        except BaseException as exc:
+            # Nothing after the last committed checkpoint counts; the processor's diff base
+            # may hold what the failed transaction did not commit.
+            self.processor.discard_uncommitted()
+            self.unflushed = 0
+            if isinstance(exc, LeaseLostError):
+                # The write checks the lease in its own transaction and rolled back.
+                raise LeaseLost(str(exc)) from exc
+            if isinstance(exc, DatabaseError):
+                raise StorageTrouble(f"{type(exc).__name__}: {exc}".strip()) from exc
+            raise
+        self.stats.flushes += 1
+        rv = self.in_flight_rv
+        if rv is not None:
+            self.committed = rv
+            self.stats.resource_version = rv
 
     def flush_if_due(self) -> None:
-        if self.unflushed and (
-            self.unflushed >= self.settings.flush_events
-            or self.clock() - self.first_unflushed_at >= self.settings.flush_interval
-        ):
+        if self.committer.in_flight and not self.committer.busy():
+            self.settle()  # a failure surfaces now, not at the next flush
+        if not self.unflushed:
+            return
+        # Group commit: while the previous batch is still being written, this one keeps
+        # growing (up to flush_events) instead of queueing behind it.
+        full = self.unflushed >= self.settings.flush_events
+        due = self.clock() - self.first_unflushed_at >= self.settings.flush_interval
+        if full or (due and not self.committer.busy()):
             self.flush(self.resource_version)
 
     def final_flush(self) -> None:
+        """Everything handled is committed when this returns."""
+        self.settle()
         if self.unflushed or self.resource_version != self.committed:
             self.flush(self.resource_version)
+            self.settle()
 
     # ---- the loop ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """List if needed, then watch and re-watch until a Stop, a failure or ``Gone``."""
+        """List if needed, then watch and re-watch until a Stop, a failure or ``Gone``.
+
+        However it ends, the write in flight is settled first: the caller's next step (a
+        final flush, a reconnect, a reload) must know what was committed.
+        """
+        try:
+            self._run()
+        except BaseException:
+            self.settle()  # its failure, if any, replaces the cause: it is the one to act on
+            raise
+
+    def _run(self) -> None:
         while True:
             if self.resource_version is None:
                 self.relist("no checkpoint")
@@ -459,6 +514,9 @@ class ListWatch:
             continue_token = metadata.get("continue") or None
             if not continue_token:
                 break
+        # The relist's gap starts at the committed checkpoint's time: the write in flight
+        # may move it.
+        self.settle()
         processor.end_relist(list_resource_version=list_rv, finished_at=datetime.now(UTC))
         self.resource_version = list_rv
         self.flush(list_rv)
@@ -583,6 +641,33 @@ def run_stream(
     On DEADLINE and STOPPED everything handled has been flushed and the checkpoint committed
     when this returns; on LEASE_LOST nothing more was written.
     """
+    committer = Committer(f"commit-{resource.name}")
+    try:
+        return _run_stream(
+            api=api,
+            resource=resource,
+            namespaces=namespaces,
+            context=context,
+            settings=settings,
+            stop=stop,
+            clock=clock,
+            committer=committer,
+        )
+    finally:
+        committer.close()
+
+
+def _run_stream(
+    *,
+    api: kube.KubeApi,
+    resource: kube.Resource,
+    namespaces: NamespaceFilter,
+    context: StreamContext,
+    settings: WatchSettings,
+    stop: StopSignal,
+    clock: Callable[[], float],
+    committer: Committer,
+) -> StreamResult:
     stats = WatchStats()
     deadline = clock() + settings.slice_seconds
     attempt = 0
@@ -600,6 +685,7 @@ def run_stream(
             stats=stats,
             stop=stop,
             deadline=deadline,
+            committer=committer,
             clock=clock,
         )
         failure: str
@@ -659,6 +745,7 @@ def run_stream(
         try:
             if reload:
                 _close_database_connection()
+                committer.close_connection()
             context.record_error(failure)
         except DatabaseError:
             reload = True

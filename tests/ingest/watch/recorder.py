@@ -9,6 +9,7 @@ reconciles deletions at ``end_relist``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,24 +65,38 @@ class RecordingProcessor:
         return len(self._pending)
 
     def flush(self, *, resource_version: str | None, complete_at: datetime | None = None) -> None:
-        with self.db.lock:
-            for kind, uid, rv in self._pending:
-                if kind == "END_RELIST":
-                    assert self._listing is not None
-                    for gone in set(self.db.state) - self._listing:
-                        del self.db.state[gone]
-                    self.db.relists.append((self._relist_reason, rv))
-                    self._listing = None
-                    continue
-                self.db.committed.append((kind, uid, rv))
-                if kind == "DELETED":
-                    self.db.state.pop(uid, None)
-                else:
-                    self.db.state[uid] = rv
-            self._pending.clear()
-            if resource_version is not None:
-                self.db.checkpoint = resource_version
-            self.db.flushes += 1
+        self.take_batch(resource_version=resource_version, complete_at=complete_at)()
+
+    def take_batch(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Callable[[], None]:
+        pending, self._pending = self._pending, []
+        listing, reason = self._listing, self._relist_reason
+        if any(kind == "END_RELIST" for kind, _, _ in pending):
+            self._listing = None
+
+        def write() -> None:
+            with self.db.lock:
+                for kind, uid, rv in pending:
+                    if kind == "END_RELIST":
+                        assert listing is not None
+                        for gone in set(self.db.state) - listing:
+                            del self.db.state[gone]
+                        self.db.relists.append((reason, rv))
+                        continue
+                    self.db.committed.append((kind, uid, rv))
+                    if kind == "DELETED":
+                        self.db.state.pop(uid, None)
+                    else:
+                        self.db.state[uid] = rv
+                if resource_version is not None:
+                    self.db.checkpoint = resource_version
+                self.db.flushes += 1
+
+        return write
+
+    def discard_uncommitted(self) -> None:
+        self._pending.clear()
 
 
 class MemoryContext:

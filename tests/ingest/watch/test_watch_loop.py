@@ -45,8 +45,9 @@ class Slice:
         *,
         namespaces: watching.NamespaceFilter | None = None,
         token: str | None = None,
+        context: MemoryContext | None = None,
     ) -> None:
-        self.context = MemoryContext(db)
+        self.context = context if context is not None else MemoryContext(db)
         self.stop = watching.StopSignal()
         self.api = api_for(sim, token=token)
         self.result: watching.StreamResult | None = None
