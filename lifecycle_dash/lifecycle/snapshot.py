@@ -812,18 +812,17 @@ T = TypeVar("T")
 
 
 @dataclass(slots=True)
-class _Part(Generic[T]):
-    raw: object  # what it was read from: compared, never read again
-    value: T
-    problems: tuple[str, ...]
-
-
-@dataclass(slots=True)
 class _ListPart(Generic[T]):
-    raw: object
+    raw: object  # what it was read from: compared, never read again
     value: tuple[T, ...]
     problems: tuple[str, ...]
-    items: tuple[_Part[T | None], ...]  # per raw item, for reuse when only some items change
+    # Per raw item, for reuse when only some items change: what it was read from, what it
+    # gave (None: unreadable) and its problems. Three parallel tuples rather than an object
+    # per item: a status update re-reads a list or two, and each item object cost more to
+    # build than reading a condition does.
+    item_raws: tuple[object, ...]
+    item_values: tuple[T | None, ...]
+    item_problems: tuple[tuple[str, ...], ...]
     context: object = None  # anything else the parse depended on (init container roles)
 
 
@@ -850,29 +849,40 @@ def _read_list(
         and (previous.context is context or previous.context == context)
     ):
         return previous
-    problems = _Problems()
+    problems = _Problems()  # the list's own first, then each item's, in order
     raw_items = _list(parent, key, path, problems)
-    old_items = previous.items if previous is not None and previous.context == context else ()
-    n_old = len(old_items)
-    items: list[_Part[T | None]] = []
+    if previous is not None and previous.context == context:
+        old_raws = previous.item_raws
+        old_values = previous.item_values
+        old_problems = previous.item_problems
+    else:
+        old_raws = old_values = old_problems = ()
+    n_old = len(old_raws)
+    by_print = spec and prints is not raw
+    item_raws: list[object] = []
+    item_values: list[T | None] = []
+    item_problems: list[tuple[str, ...]] = []
     for i, item in enumerate(raw_items):
-        item_print = prints[i] if spec and prints is not raw else item
-        if i < n_old:
-            old = old_items[i]
-            if old.raw == item_print:
-                items.append(old)
-                continue
-        item_problems = _Problems()
-        parsed = parse(item, f"{path}{key}[{i}]", item_problems)
-        items.append(_Part(item_print, parsed, tuple(item_problems)))
-    for part in items:
-        if part.problems:
-            problems.extend(part.problems)
+        item_print = prints[i] if by_print else item
+        if i < n_old and old_raws[i] == item_print:
+            parsed = old_values[i]
+            these = old_problems[i]
+            if these:
+                problems.extend(these)
+        else:
+            first = len(problems)
+            parsed = parse(item, f"{path}{key}[{i}]", problems)
+            these = tuple(problems[first:]) if len(problems) != first else ()
+        item_raws.append(item_print)
+        item_values.append(parsed)
+        item_problems.append(these)
     return _ListPart(
         prints,
-        tuple([part.value for part in items if part.value is not None]),
+        tuple([value for value in item_values if value is not None]),
         tuple(problems),
-        tuple(items),
+        tuple(item_raws),
+        tuple(item_values),
+        tuple(item_problems),
         context,
     )
 
