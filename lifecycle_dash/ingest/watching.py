@@ -643,134 +643,111 @@ def run_stream(
     """
     committer = Committer(f"commit-{resource.name}")
     try:
-        return _run_stream(
-            api=api,
-            resource=resource,
-            namespaces=namespaces,
-            context=context,
-            settings=settings,
-            stop=stop,
-            clock=clock,
-            committer=committer,
-        )
-    finally:
-        committer.close()
-
-
-def _run_stream(
-    *,
-    api: kube.KubeApi,
-    resource: kube.Resource,
-    namespaces: NamespaceFilter,
-    context: StreamContext,
-    settings: WatchSettings,
-    stop: StopSignal,
-    clock: Callable[[], float],
-    committer: Committer,
-) -> StreamResult:
-    stats = WatchStats()
-    deadline = clock() + settings.slice_seconds
-    attempt = 0
-    processor, checkpoint = context.load()
-    stats.resource_version = checkpoint
-    while True:
-        layer = ListWatch(
-            api=api,
-            resource=resource,
-            namespaces=namespaces,
-            processor=processor,
-            resource_version=checkpoint,
-            context=context,
-            settings=settings,
-            stats=stats,
-            stop=stop,
-            deadline=deadline,
-            committer=committer,
-            clock=clock,
-        )
-        failure: str
-        reload = False
-        try:
-            layer.run()
-        except Stop as exc:
+        stats = WatchStats()
+        deadline = clock() + settings.slice_seconds
+        attempt = 0
+        processor, checkpoint = context.load()
+        stats.resource_version = checkpoint
+        while True:
+            layer = ListWatch(
+                api=api,
+                resource=resource,
+                namespaces=namespaces,
+                processor=processor,
+                resource_version=checkpoint,
+                context=context,
+                settings=settings,
+                stats=stats,
+                stop=stop,
+                deadline=deadline,
+                committer=committer,
+                clock=clock,
+            )
+            failure: str
+            reload = False
             try:
-                layer.final_flush()
-            except StorageTrouble as trouble:
-                # Nothing lost: the next slice resumes from the last committed checkpoint.
-                stats.last_error = f"final flush failed: {trouble}"
-                context.record_error(stats.last_error)
-            return StreamResult(exc.outcome, stop.reason if stop.is_set() else "", stats)
-        except LeaseLost as exc:
-            return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
-        except kube.Unauthorized as exc:
-            return StreamResult(Outcome.UNAUTHORIZED, exc.message, stats)
-        except kube.Forbidden as exc:
-            return StreamResult(Outcome.FORBIDDEN, exc.message, stats)
-        except kube.BadConfiguration as exc:
-            return StreamResult(Outcome.MISCONFIGURED, exc.message, stats)
-        except kube.Silent as exc:
-            # Indistinguishable from a quiet stream: resume at once from the last RV, and keep
-            # it out of the stream's last error (a quiet namespace is not a fault).
-            stats.timeouts += 1
-            log.info("%s watch: %s; resuming", resource.name, exc.message)
-            try:
-                layer.final_flush()
-            except StorageTrouble as trouble:
-                failure = f"{exc.message}; then {trouble}"
+                layer.run()
+            except Stop as exc:
+                try:
+                    layer.final_flush()
+                except StorageTrouble as trouble:
+                    # Nothing lost: the next slice resumes from the last committed checkpoint.
+                    stats.last_error = f"final flush failed: {trouble}"
+                    context.record_error(stats.last_error)
+                return StreamResult(exc.outcome, stop.reason if stop.is_set() else "", stats)
+            except LeaseLost as exc:
+                return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
+            except kube.Unauthorized as exc:
+                return StreamResult(Outcome.UNAUTHORIZED, exc.message, stats)
+            except kube.Forbidden as exc:
+                return StreamResult(Outcome.FORBIDDEN, exc.message, stats)
+            except kube.BadConfiguration as exc:
+                return StreamResult(Outcome.MISCONFIGURED, exc.message, stats)
+            except kube.Silent as exc:
+                # Indistinguishable from a quiet stream: resume at once from the last RV, and keep
+                # it out of the stream's last error (a quiet namespace is not a fault).
+                stats.timeouts += 1
+                log.info("%s watch: %s; resuming", resource.name, exc.message)
+                try:
+                    layer.final_flush()
+                except StorageTrouble as trouble:
+                    failure = f"{exc.message}; then {trouble}"
+                    reload = True
+                else:
+                    processor = layer.processor
+                    checkpoint = layer.committed
+                    continue
+            except kube.Transient as exc:
+                failure = exc.message
+                # Events handled before the failure are good: commit them before reconnecting.
+                try:
+                    layer.final_flush()
+                except StorageTrouble as trouble:
+                    failure = f"{failure}; then {trouble}"
+                    reload = True
+            except StorageTrouble as exc:
+                failure = f"database: {exc}"
                 reload = True
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            if layer.received_data:
+                attempt = 0
+            stats.reconnects += 1
+            stats.last_error = failure
+            log.warning("%s watch: %s", resource.name, failure)
+            delay = _backoff(attempt, settings)
+            attempt += 1
+            try:
+                if reload:
+                    _close_database_connection()
+                    committer.close_connection()
+                context.record_error(failure)
+            except DatabaseError:
+                reload = True
+                _close_database_connection()
+            except LeaseLost as exc:
+                return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
+            if _sleep(delay, stop=stop, deadline=deadline, clock=clock):
+                return StreamResult(Outcome.STOPPED, stop.reason, stats)
+            if clock() >= deadline:
+                return StreamResult(Outcome.DEADLINE, "", stats)
+            if reload:
+                # The processor's caches may hold what the failed transaction did not commit;
+                # a new one seeds itself from the database, and we resume at its checkpoint.
+                try:
+                    processor, checkpoint = context.load()
+                except LeaseLost as exc:
+                    return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
+                except DatabaseError as exc:
+                    stats.last_error = f"database: {exc}"
+                    checkpoint = layer.committed
+                    continue
+                stats.resource_version = checkpoint
             else:
                 processor = layer.processor
                 checkpoint = layer.committed
-                continue
-        except kube.Transient as exc:
-            failure = exc.message
-            # Events handled before the failure are good: commit them before reconnecting.
-            try:
-                layer.final_flush()
-            except StorageTrouble as trouble:
-                failure = f"{failure}; then {trouble}"
-                reload = True
-        except StorageTrouble as exc:
-            failure = f"database: {exc}"
-            reload = True
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            failure = f"{type(exc).__name__}: {exc}"
-        if layer.received_data:
-            attempt = 0
-        stats.reconnects += 1
-        stats.last_error = failure
-        log.warning("%s watch: %s", resource.name, failure)
-        delay = _backoff(attempt, settings)
-        attempt += 1
-        try:
-            if reload:
-                _close_database_connection()
-                committer.close_connection()
-            context.record_error(failure)
-        except DatabaseError:
-            reload = True
-            _close_database_connection()
-        except LeaseLost as exc:
-            return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
-        if _sleep(delay, stop=stop, deadline=deadline, clock=clock):
-            return StreamResult(Outcome.STOPPED, stop.reason, stats)
-        if clock() >= deadline:
-            return StreamResult(Outcome.DEADLINE, "", stats)
-        if reload:
-            # The processor's caches may hold what the failed transaction did not commit;
-            # a new one seeds itself from the database, and we resume at its checkpoint.
-            try:
-                processor, checkpoint = context.load()
-            except LeaseLost as exc:
-                return StreamResult(Outcome.LEASE_LOST, str(exc), stats)
-            except DatabaseError as exc:
-                stats.last_error = f"database: {exc}"
-                checkpoint = layer.committed
-                continue
-            stats.resource_version = checkpoint
-        else:
-            processor = layer.processor
-            checkpoint = layer.committed
+    finally:
+        committer.close()
 
 
 def _sleep(
