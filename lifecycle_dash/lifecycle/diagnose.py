@@ -180,6 +180,45 @@ def _deletion_time(p: PodEvidence) -> datetime | None:
     return None
 
 
+def _probe_ready_drops(transitions: Sequence[Transition]) -> list[Transition]:
+    """Ready True -> False drops that the readiness probe made, not a container stopping.
+
+    A container that exits takes the pod out of Ready with it: in a crash loop every restart
+    is also a Ready drop, and calling those "flaps" would send the reader to the readiness
+    endpoint of a pod whose process is dying. A drop is the container's when, at that moment,
+    some container's last known state is not running (its exit's finishedAt precedes the
+    observation of the drop), or a restart was seen in the same observation (the container
+    died and came back between two reads).
+    """
+    ordered = sorted(
+        transitions,
+        # Ties: the container's change first, so a drop observed with it is explained.
+        key=lambda t: (t.at, t.kind is TransitionKind.POD_READY),
+    )
+    down: set[str] = set()
+    restarted_at = {
+        t.observed_at for t in transitions if t.kind is TransitionKind.CONTAINER_RESTART
+    }
+    drops: list[Transition] = []
+    for t in ordered:
+        if t.kind is TransitionKind.CONTAINER_STATE:
+            if isinstance(t.new, str) and t.new == "running":
+                down.discard(t.subject)
+            elif t.new is None:
+                down.discard(t.subject)  # the container is gone from the spec
+            else:
+                down.add(t.subject)
+        elif (
+            t.kind is TransitionKind.POD_READY
+            and t.old is True
+            and t.new is False
+            and not down
+            and t.observed_at not in restarted_at
+        ):
+            drops.append(t)
+    return drops
+
+
 def _readiness_flaps(pods: Sequence[PodEvidence], who: str) -> list[Diagnosis]:
     flapping: list[str] = []
     total_failures = 0
@@ -193,14 +232,7 @@ def _readiness_flaps(pods: Sequence[PodEvidence], who: str) -> list[Diagnosis]:
             if probe_failure(e) is ProbeKind.READINESS
             and (stop is None or e.occurred_at is None or e.occurred_at < stop)
         )
-        drops = sum(
-            1
-            for t in p.transitions
-            if t.kind is TransitionKind.POD_READY
-            and t.old is True
-            and t.new is False
-            and (stop is None or t.at < stop)
-        )
+        drops = sum(1 for t in _probe_ready_drops(p.transitions) if stop is None or t.at < stop)
         if drops >= READINESS_FLAP_MIN_DROPS or (drops >= 1 and failures >= 3):
             flapping.append(p.pod_uid)
             total_failures += failures

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from lifecycle_dash.lifecycle.diagnose import (
     DiagnosisId,
     PodEvidence,
@@ -327,3 +329,129 @@ def test_findings_and_analyses_serialize_for_storage():
     assert decoded[0]["counts"] == {"decided_terminations": 2, "sigkill_after_grace": 2}
     assert termination_record["containers"][0]["verdict"] == "sigkill_after_grace"
     assert termination_record["containers"][0]["sigterm"]["rule"].startswith("estimate:")
+
+
+def _history(states: list[tuple[float, dict[str, Any]]]) -> list[Transition]:
+    """Transitions of a pod observed in each of ``states`` (observed second, pod object)."""
+    found: list[Transition] = []
+    before = None
+    for second, raw in states:
+        snapshot = snapshot_from_pod(raw)
+        found.extend(diff(before, snapshot, observed_at=f.at(second)))
+        before = snapshot
+    return found
+
+
+def _crash_cycle(restarts: int, t: float) -> list[tuple[float, dict[str, Any]]]:
+    """One crash of the app container: it exits, backs off, runs again, becomes Ready."""
+    last = f.term(1, reason="Error", started=t - 30, finished=t)
+    return [
+        (
+            t + 1,
+            f.pod(
+                resource_version=str(1000 + restarts * 3),
+                container_statuses=[
+                    f.terminated(
+                        "app",
+                        1,
+                        reason="Error",
+                        started_at=t - 30,
+                        finished_at=t,
+                        restart_count=restarts - 1,
+                    )
+                ],
+                conditions=f.standard_conditions(ready=False, ready_at=t),
+            ),
+        ),
+        (
+            t + 5,
+            f.pod(
+                resource_version=str(1001 + restarts * 3),
+                container_statuses=[
+                    f.waiting(
+                        "app", "CrashLoopBackOff", restart_count=restarts - 1, last_terminated=last
+                    )
+                ],
+                conditions=f.standard_conditions(ready=False, ready_at=t),
+            ),
+        ),
+        (
+            t + 20,
+            f.pod(
+                resource_version=str(1002 + restarts * 3),
+                container_statuses=[
+                    f.running(
+                        "app", started_at=t + 18, restart_count=restarts, last_terminated=last
+                    )
+                ],
+                conditions=f.standard_conditions(ready=True, ready_at=t + 19),
+            ),
+        ),
+    ]
+
+
+def test_ready_drops_of_a_crash_loop_are_the_crashes_not_readiness_flaps() -> None:
+    states = [(0.0, f.pod(resource_version="1000"))]
+    for n in range(1, 5):
+        states.extend(_crash_cycle(n, 100.0 * n))
+    transitions = _history(states)
+    assert sum(1 for t in transitions if t.kind is TransitionKind.POD_READY and t.new is False) == 4
+    pod = PodEvidence("a", transitions=transitions, snapshot=snapshot_from_pod(states[-1][1]))
+
+    found = diagnose_workload(owner_kind="Deployment", owner_name="web", pods=[pod])
+
+    assert DiagnosisId.READINESS_FLAPS not in ids(found)
+    assert DiagnosisId.CRASH_LOOP_SAME_EXIT in ids(found)
+
+
+def test_a_restart_between_two_reads_explains_the_ready_drop_seen_with_it() -> None:
+    # Running and Ready, then (one read later) running again with one more restart and not
+    # Ready yet: the crash happened between the reads, the drop is its doing.
+    last = f.term(137, reason="OOMKilled", started=5, finished=95)
+    states = [
+        (0.0, f.pod(resource_version="1000")),
+        (
+            100.0,
+            f.pod(
+                resource_version="1001",
+                container_statuses=[
+                    f.running(
+                        "app", started_at=97, ready=False, restart_count=1, last_terminated=last
+                    )
+                ],
+                conditions=f.standard_conditions(ready=False, ready_at=95),
+            ),
+        ),
+        (
+            120.0,
+            f.pod(
+                resource_version="1002",
+                container_statuses=[
+                    f.running("app", started_at=97, restart_count=1, last_terminated=last)
+                ],
+                conditions=f.standard_conditions(ready_at=110),
+            ),
+        ),
+        (
+            200.0,
+            f.pod(
+                resource_version="1003",
+                container_statuses=[
+                    f.running(
+                        "app", started_at=97, ready=False, restart_count=1, last_terminated=last
+                    )
+                ],
+                conditions=f.standard_conditions(ready=False, ready_at=195),
+            ),
+        ),
+    ]
+    transitions = _history(states)
+    pod = PodEvidence("a", transitions=transitions, snapshot=snapshot_from_pod(states[-1][1]))
+
+    all_drops = [t for t in transitions if t.kind is TransitionKind.POD_READY and t.new is False]
+    assert len(all_drops) == 2
+    found = diagnose_workload(owner_kind="Deployment", owner_name="web", pods=[pod])
+
+    # One drop is the OOM kill's, one is the probe's: below the flap threshold.
+    assert DiagnosisId.READINESS_FLAPS not in ids(found)
+    assert DiagnosisId.OOM_KILLED in ids(found)
