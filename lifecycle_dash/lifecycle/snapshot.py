@@ -1103,9 +1103,40 @@ def _read_status(
     )
 
 
-def _build(raw: Mapping[str, Any], memo: _Memo) -> PodSnapshot:
+class _SharedSpecs:
+    """Container spec list parts shared by all the pods of one cache that have equal ones.
+
+    Pods of one workload have the same containers, and their spec parts are compared on
+    every update of each pod. With one shared part per distinct list, that comparison reads
+    a part the other pods keep in the CPU caches, instead of a copy of its own left over
+    from the pod's first event, scattered among its long-freed garbage (in the lifecycle
+    benchmark: 2,000 pods, some 4 us per update of cache misses); and the cache keeps one
+    copy per workload instead of one per pod. Parts are matched on what they parsed to and
+    then on their raw items, so a shared part is equal in every field the snapshot takes
+    from it. Bounded: emptied when it reaches ``limit`` entries (pods keep their parts).
+    """
+
+    __slots__ = ("limit", "parts")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.parts: dict[tuple[object, ...], _ListPart[ContainerSpec]] = {}
+
+    def share(self, part: _ListPart[ContainerSpec]) -> _ListPart[ContainerSpec]:
+        key = (part.value, part.problems)
+        found = self.parts.get(key)
+        if found is not None and found.raw == part.raw:
+            return found
+        if len(self.parts) >= self.limit:
+            self.parts.clear()
+        self.parts[key] = part
+        return part
+
+
+def _build(raw: Mapping[str, Any], memo: _Memo, shared: _SharedSpecs | None = None) -> PodSnapshot:
     """Read ``raw``, reusing the parts in ``memo`` where their raw JSON is unchanged, and
-    leave the parts just read in ``memo`` for the next update of the same pod."""
+    leave the parts just read in ``memo`` for the next update of the same pod. Spec list
+    parts read afresh are swapped for an equal one of another pod in ``shared``, if any."""
     problems = _Problems()  # those of the pod itself; the parts carry their own
     if type(raw) is not dict and not isinstance(raw, Mapping):
         problems.add(f"pod: expected an object, got {_type_name(raw)}")
@@ -1135,12 +1166,18 @@ def _build(raw: Mapping[str, Any], memo: _Memo) -> PodSnapshot:
         spec_part = memo.spec = _read_spec(spec, spec_raw)
 
     previous_init_specs = memo.init_specs
-    init_specs = memo.init_specs = _read_list(
+    init_specs = _read_list(
         spec, "initContainers", "spec.", _init_spec, previous_init_specs, None, True
     )
-    specs = memo.specs = _read_list(
-        spec, "containers", "spec.", _regular_spec, memo.specs, None, True
-    )
+    previous_specs = memo.specs
+    specs = _read_list(spec, "containers", "spec.", _regular_spec, previous_specs, None, True)
+    if shared is not None:
+        if init_specs is not previous_init_specs:
+            init_specs = shared.share(init_specs)
+        if specs is not previous_specs:
+            specs = shared.share(specs)
+    memo.init_specs = init_specs
+    memo.specs = specs
     previous_status = memo.status
     if previous_init_specs is init_specs and previous_status is not None:
         roles = previous_status.roles
@@ -1221,6 +1258,8 @@ class SnapshotCache:
     only on the members that are read (name, image, restartPolicy, lifecycle, probes), so env
     values, args and volumes are not kept alive by the cache (hook and probe definitions are,
     in memory only, to be compared; nothing of them beyond the snapshot fields is exposed).
+    Pods whose container lists read the same (a workload's replicas) share one spec part,
+    so their snapshots share those tuples too.
 
     Memory is bounded by ``max_pods`` (least recently updated pods are forgotten first; a
     forgotten pod is simply parsed in full next time). Call ``forget(uid)`` on DELETED.
@@ -1230,6 +1269,7 @@ class SnapshotCache:
     def __init__(self, max_pods: int = 10_000) -> None:
         self.max_pods = max_pods
         self._memos: dict[str, _Memo] = {}
+        self._shared_specs = _SharedSpecs()
 
     def __len__(self) -> int:
         return len(self._memos)
@@ -1240,7 +1280,7 @@ class SnapshotCache:
         memo = memos.pop(uid, None) if uid else None
         if memo is None:
             memo = _Memo()
-        snapshot = _build(raw, memo)
+        snapshot = _build(raw, memo, self._shared_specs)
         if uid and snapshot.uid == uid:
             memos[uid] = memo  # re-inserted last: dict order is recency order
             if len(memos) > self.max_pods:
@@ -1252,6 +1292,7 @@ class SnapshotCache:
 
     def clear(self) -> None:
         self._memos.clear()
+        self._shared_specs.parts.clear()
 
 
 def _peek_uid(raw: object) -> str:

@@ -124,3 +124,36 @@ def test_cache_tolerates_non_objects():
     assert cache.snapshot("nope").problems  # type: ignore[arg-type]
     assert cache.snapshot({"metadata": {"uid": 5}}).problems
     assert len(cache) == 0
+
+
+def test_replicas_share_their_container_spec_parts():
+    cache = SnapshotCache()
+    one = cache.snapshot(f.sidecar_pod(uid="uid-1"))
+    two = cache.snapshot(f.sidecar_pod(uid="uid-2"))
+    assert two.containers is one.containers
+    assert two.init_containers is one.init_containers
+    # what the probe checks is not read: same specs parsed, but not the same raw
+    raw = f.sidecar_pod(uid="uid-3")
+    raw["spec"]["containers"][0]["livenessProbe"]["httpGet"]["path"] = "/other"
+    three = cache.snapshot(raw)
+    assert three.containers == one.containers
+    assert three.containers is not one.containers
+    raw = f.sidecar_pod(uid="uid-4")
+    raw["spec"]["containers"][0]["image"] = "registry.example.com/team/app:2"
+    four = cache.snapshot(raw)
+    assert four == snapshot_from_pod(raw)
+    assert four.containers != one.containers
+    # the next update of a pod compares against the shared part and keeps it
+    again = cache.snapshot(f.sidecar_pod(uid="uid-2", resource_version="1001"))
+    assert again.containers is one.containers
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), maybe_mangled("7")), max_size=8))
+def test_pods_sharing_one_cache_equal_pure_ones(pods):
+    cache = SnapshotCache()
+    for uid, raw in pods:
+        if isinstance(raw.get("metadata"), dict):
+            raw["metadata"]["uid"] = uid
+        cached = cache.snapshot(json.loads(json.dumps(raw)))
+        assert cached == snapshot_from_pod(raw)
