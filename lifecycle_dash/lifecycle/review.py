@@ -40,6 +40,7 @@ from typing import Any
 
 from lifecycle_dash.lifecycle.events import KillCause, PodEvent, is_pull, kill_cause
 from lifecycle_dash.lifecycle.explain import explain, explain_exit_code
+from lifecycle_dash.lifecycle.status_kinds import StatusKind, status_kind
 from lifecycle_dash.lifecycle.timeparse import try_parse_rfc3339
 from lifecycle_dash.lifecycle.transitions import Transition, TransitionKind
 
@@ -616,44 +617,23 @@ class StatusClass(StrEnum):
     UNOBSERVED = "unobserved"
 
 
-_CRASH = frozenset(
-    {
-        "CrashLoopBackOff",
-        "Error",
-        "OOMKilled",
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "RunContainerError",
-        "ContainerStatusUnknown",
-    }
-)
-_FAILED = frozenset(
-    {"Failed", "Evicted", "NodeLost", "Unknown", "DeadlineExceeded", "Preempting", "Shutdown"}
-)
+_CLASS_OF_KIND = {
+    StatusKind.TERMINATING: StatusClass.TERMINATING,
+    StatusKind.DONE: StatusClass.DONE,
+    StatusKind.CRASH: StatusClass.CRASH,
+    StatusKind.FAILED: StatusClass.FAILED,
+    StatusKind.NOT_READY: StatusClass.NOT_READY,
+    StatusKind.PENDING: StatusClass.PENDING,
+    StatusKind.OTHER: StatusClass.PENDING,
+}
 
 
 def status_class(status: str, ready: bool | None) -> StatusClass:
     """The lane colour of a kubectl STATUS (``ready`` = the pod's Ready condition)."""
-    if status == "Terminating":
-        return StatusClass.TERMINATING
-    if status == "Running":
+    kind = status_kind(status)
+    if kind is StatusKind.RUNNING:
         return StatusClass.READY if ready else StatusClass.NOT_READY
-    if status in ("Completed", "Succeeded"):
-        return StatusClass.DONE
-    if (
-        status in _CRASH
-        or status.startswith(("Init:Err", "Init:Crash", "Init:OOM", "Init:Image", "Init:Create"))
-        or status.startswith(("Signal:", "ExitCode:", "Init:Signal:", "Init:ExitCode:"))
-    ):
-        return StatusClass.CRASH
-    if status in _FAILED or status.startswith("OutOf"):
-        return StatusClass.FAILED
-    if status == "NotReady":
-        return StatusClass.NOT_READY
-    return StatusClass.PENDING
+    return _CLASS_OF_KIND[kind]
 
 
 UNOBSERVED_LABEL = "not observed yet"

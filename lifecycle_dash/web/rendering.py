@@ -13,6 +13,7 @@ from typing import Any
 
 from lifecycle_dash.ingest.models import Pod
 from lifecycle_dash.lifecycle.kubectl import format_age, translate_timestamp_since
+from lifecycle_dash.lifecycle.status_kinds import StatusKind, status_kind
 from lifecycle_dash.web.filters import PodFilter
 from lifecycle_dash.web.selectors import COUNT_EXACT_LIMIT, StatusCounts
 
@@ -27,56 +28,24 @@ __all__ = [
     "status_severity",
 ]
 
-_BAD = frozenset(
-    {
-        "CrashLoopBackOff",
-        "Error",
-        "OOMKilled",
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "RunContainerError",
-        "Evicted",
-        "Failed",
-        "NodeLost",
-        "Unknown",
-        "DeadlineExceeded",
-        "UnexpectedAdmissionError",
-        "NodeAffinity",
-        "OutOfcpu",
-        "OutOfmemory",
-    }
-)
-_DONE = frozenset({"Completed", "Succeeded"})
-_WARN = frozenset(
-    {
-        "Pending",
-        "ContainerCreating",
-        "PodInitializing",
-        "Terminating",
-        "NotReady",
-        "SchedulingGated",
-        "ContainerStatusUnknown",
-    }
-)
+_SEVERITY_OF_KIND = {
+    StatusKind.CRASH: "bad",
+    StatusKind.FAILED: "bad",
+    StatusKind.DONE: "done",
+    StatusKind.PENDING: "warn",
+    StatusKind.TERMINATING: "warn",
+    StatusKind.NOT_READY: "warn",
+    StatusKind.OTHER: "unknown",
+}
 
 
 def status_severity(status: str, ready: str) -> str:
     """CSS severity of a STATUS: ok, warn, bad, done (finished, quiet) or unknown."""
-    if status in _BAD or status.startswith(("Init:Err", "Init:Crash", "Init:OOM", "Signal:")):
-        return "bad"
-    if status.startswith("ExitCode:") or status.startswith("Init:ExitCode:"):
-        return "bad"
-    if status in _DONE:
-        return "done"
-    if status == "Running":
+    kind = status_kind(status)
+    if kind is StatusKind.RUNNING:
         ready_count, _, total = ready.partition("/")
         return "ok" if ready_count == total and total not in ("", "0") else "warn"
-    if status in _WARN or status.startswith("Init:"):
-        return "warn"
-    return "unknown"
+    return _SEVERITY_OF_KIND[kind]
 
 
 def rfc3339(moment: datetime | None) -> str:
