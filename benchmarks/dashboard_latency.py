@@ -431,8 +431,8 @@ class PublishListener:
     async def _main(self) -> None:
         from channels.layers import get_channel_layer
 
-        from lifecycle_dash.live.consumers import changed_pods
         from lifecycle_dash.live.groups import all_pods_group
+        from lifecycle_dash.live.hub import changed_pods
 
         layer = get_channel_layer()
         assert layer is not None

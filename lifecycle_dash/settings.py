@@ -183,13 +183,18 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def _with_pool_size(url: str, size: int) -> str:
-    """``url`` with ``max_connections`` (unless it sets one): redis-py reads it from the URL."""
+def _with_pool_size(url: str, size: int, *, socket_timeout: float) -> str:
+    """``url`` with ``max_connections`` and ``socket_timeout`` (unless it sets them): redis-py
+    reads both from the URL."""
     parts = urlsplit(url)
-    if "max_connections" in parse_qs(parts.query):
-        return url
-    query = f"{parts.query}&" if parts.query else ""
-    return parts._replace(query=f"{query}max_connections={size}").geturl()
+    given = parse_qs(parts.query)
+    extra = [
+        f"{name}={value}"
+        for name, value in (("max_connections", size), ("socket_timeout", socket_timeout))
+        if name not in given
+    ]
+    query = "&".join([parts.query, *extra] if parts.query else extra)
+    return parts._replace(query=query).geturl()
 
 
 # redis-py's asyncio pool holds 100 connections and then RAISES instead of waiting. Each
@@ -197,11 +202,22 @@ def _with_pool_size(url: str, size: int) -> str:
 # deploy, a network blip) failed most of their disconnects with "Too many connections" and
 # left their channels in the groups. The pool keeps what a burst opened; Redis allows 10,000.
 CHANNEL_LAYER_POOL_SIZE = 2000
+# channels_redis receives with a BZPOPMIN blocking 5 s, and redis-py (8.x) gives up reading
+# after its default socket timeout of 5 s too: a channel quiet for 5 s raised TimeoutError
+# from receive (ending the receiver's loop, and losing a message popped just then). Reads
+# must outlast the blocking pop; a dead Redis is still noticed within this.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 20.0
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [_with_pool_size(REDIS_URL, CHANNEL_LAYER_POOL_SIZE)],
+            "hosts": [
+                _with_pool_size(
+                    REDIS_URL,
+                    CHANNEL_LAYER_POOL_SIZE,
+                    socket_timeout=CHANNEL_LAYER_SOCKET_TIMEOUT,
+                )
+            ],
             "capacity": 1500,
             "expiry": 30,
         },

@@ -46,7 +46,11 @@ def _use_test_redis() -> None:
     settings.CELERY_BROKER_URL = url
     settings.CELERY_RESULT_BACKEND = url
     layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
-    layer["CONFIG"]["hosts"] = [url]
+    # The layer's own options (pool size, socket timeout) ride on its URL's query: kept.
+    from urllib.parse import urlsplit
+
+    options = urlsplit(layer["CONFIG"]["hosts"][0]).query
+    layer["CONFIG"]["hosts"] = [urlsplit(url)._replace(query=options).geturl()]
     settings.CACHES["default"]["LOCATION"] = url
     os.environ["REDIS_URL"] = url
 

@@ -1,7 +1,8 @@
 """Dashboard batches in rounds per process: one pod query and one render per row for all
 the process's dashboards, instead of one of each per connection.
 
-Each ``DashboardConsumer`` prefilters its ``pod.changed`` messages on the event loop and hands
+Each ``DashboardConsumer`` prefilters the ``pod.changed`` batches the process's hub
+(``live.hub``) hands it on the event loop and hands
 the uids that may concern its page to the process's ``Rounds``. A round takes every
 connection's pending uids at once, makes ONE ``database_sync_to_async`` call that re-reads the
 union in one query and renders each changed row once (``render.batch_frames``), then sends
@@ -86,9 +87,9 @@ class Rounds:
         loop = asyncio.get_running_loop()
         try:
             while self.pending:
-                # Each connection keeps its own pace (the cluster's and the all-pods group's
-                # copies of one commit arrive a few ms apart: a global pace would make the
-                # later ones wait a whole window); those due together share one round.
+                # Each connection keeps its own pace (the batches of one commit arrive a few
+                # ms apart: a global pace would make a connection concerned only by a later
+                # one wait a whole window); those due together share one round.
                 delay = min(self.ready_at.values()) - loop.time()
                 if delay > 0:
                     self.wake.clear()

@@ -37,9 +37,9 @@ class CountedConsumer:
     daphne cancels an application instance that is still busy when its handshake times out
     or when it outlives ``--application-close-timeout`` after the client left (a connect stuck
     behind a slow database, say); ``disconnect()`` then never runs. Without this, every such
-    instance stayed in the gauge and in its Channels groups (whose messages would pile up for
-    a reader that is gone until the group expires). Here the consumer's own ``disconnect()``
-    runs once in either case.
+    instance stayed in the gauge and registered with the process's hub (which would keep
+    handing batches to a reader that is gone, and keep receiving for it). Here the consumer's
+    own ``disconnect()`` runs once in either case.
     """
 
     kind: str = ""

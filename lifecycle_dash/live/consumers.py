@@ -2,33 +2,35 @@
 
 ``DashboardConsumer`` serves one dashboard page (``/ws/dashboard/?<the page's filters>``):
 
-* connect: parse the filter (invalid -> close 4400), join ONE group (the cluster's group when
-  the filter names a cluster, else all pods), and send the current page and counts as one
-  frame. That frame is also how a reconnecting browser catches up on what it missed.
-* ``pod.changed``: messages carry ids and a few row fields, never HTML. Pods that cannot
-  concern this page (a namespace/cluster/status that does not match, and not shown) are
-  dropped in memory, and so are pods whose sort key (cluster/namespace/name, status or
-  restarts, from the message) lies outside the page; the rest go to the process's rounds
-  (``live.batching``): one query and one render per changed row for all dashboards of the
-  process, at most one round per ``COALESCE_SECONDS``, and ONE frame of out-of-band swaps per
-  connection.
+* connect: parse the filter (invalid -> close 4400), register with the process's hub
+  (``live.hub``: one channel-layer subscription per process, fanned out in memory), and send
+  the current page and counts as one frame. That frame is also how a reconnecting browser
+  catches up on what it missed, and how an open one does after the hub lost batches.
+* ``pod.changed`` batches (``hub_changed``): messages carry ids and a few row fields, never
+  HTML. Pods that cannot concern this page (a namespace/cluster/status that does not match,
+  and not shown) are dropped in memory, and so are pods whose sort key (cluster/namespace/
+  name, status or restarts, from the message) lies outside the page; the rest go to the
+  process's rounds (``live.batching``): one query and one render per changed row for all
+  dashboards of the process, at most one round per ``COALESCE_SECONDS``, and ONE frame of
+  out-of-band swaps per connection.
 
 Access: the viewer's scope (``live.access``) is part of the connection's filter, computed at
 connect and re-checked every ``RECHECK_SECONDS`` (a change closes with 1012, on which the
-browser reconnects under the new grants). A message about a pod outside the scope is dropped
-on its own fields (cluster and namespace) before any query, and the re-read applies the scope
-again, so such a pod is never read nor rendered for this connection. A viewer limited to
-some clusters joins only their groups.
+browser reconnects under the new grants). A message about a pod outside the scope (other
+clusters included: every batch reaches every connection) is dropped on its own fields
+(cluster and namespace) before any query, and the re-read applies the scope again, so such a
+pod is never read nor rendered for this connection.
 
-Cheap per connection: one group, an in-memory prefilter, a share of one pod query per round
-and a status-count query at most every ``COUNTS_INTERVAL`` seconds per filter per process.
+Cheap per connection: no channel of its own, an in-memory prefilter per batch, a share of
+one pod query per round and a status-count query at most every ``COUNTS_INTERVAL`` seconds
+per filter per process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,22 +41,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from lifecycle_dash.live.access import connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.batching import COALESCE_SECONDS, rounds
 from lifecycle_dash.live.connections import CountedConsumer
-from lifecycle_dash.live.groups import all_pods_group, cluster_group
+from lifecycle_dash.live.hub import Changes, hub
 from lifecycle_dash.live.render import PageWindow, render_frame
 from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
 
-__all__ = ["COALESCE_SECONDS", "DashboardConsumer", "changed_pods"]
-
-
-def changed_pods(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The pods a ``pod.changed`` message is about: one (flat fields) or many (``pods``)."""
-    many = event.get("pods")
-    if isinstance(many, list):
-        for item in many:
-            if isinstance(item, Mapping) and isinstance(item.get("uid"), str):
-                yield item
-    elif isinstance(event.get("uid"), str):
-        yield event
+__all__ = ["COALESCE_SECONDS", "DashboardConsumer"]
 
 
 def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
@@ -87,21 +78,15 @@ def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
     return True
 
 
-def _groups(pod_filter: PodFilter) -> list[str]:
-    if pod_filter.cluster:
-        return [cluster_group(pod_filter.cluster)]
-    clusters = pod_filter.access.cluster_names
-    if clusters is not None:
-        return [cluster_group(name) for name in sorted(clusters)]
-    return [all_pods_group()]
-
-
 class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
     kind = "dashboard"
-    groups_joined: tuple[str, ...] = ()
+    # No channel per connection: the process's hub receives for all of them.
+    channel_layer_alias = None
+    joined = False
     rechecker: asyncio.Task[None] | None = None
     window: PageWindow | None = None
     counter: asyncio.Task[None] | None = None
+    catching_up: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -117,10 +102,9 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
         access = await connection_scope(user)
         pod_filter = pod_filter.with_access(access)
         self.window = PageWindow(pod_filter)
-        self.groups_joined = tuple(_groups(pod_filter))
         # Join before reading the page: a change between the two is then re-read, not lost.
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.joined = True  # before: a connect cancelled while joining still leaves
+        await hub().join(self)
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         self.count_open()
@@ -140,25 +124,38 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
     async def disconnect(self, code: int) -> None:
         self.count_closed()
         await stop_recheck(self.rechecker)
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.joined:
+            self.joined = False
+            await hub().leave(self)
         rounds().discard(self)
-        if self.counter is not None:
-            self.counter.cancel()
+        for task in (self.counter, self.catching_up):
+            if task is not None:
+                task.cancel()
 
-    async def pod_changed(self, event: dict[str, Any]) -> None:
+    def hub_changed(self, changes: Changes) -> None:
         window = self.window
         if window is None:
             return
-        shown = window.uids
+        shown = set(window.uids)
+        pod_filter = window.pod_filter
         wanted: set[str] = set()
-        for fields in changed_pods(event):
+        for fields in changes.pods:
             uid = str(fields["uid"])
-            if uid in shown or (
-                _may_concern(fields, window.pod_filter) and window.may_show(fields)
-            ):
+            if uid in shown or (_may_concern(fields, pod_filter) and window.may_show(fields)):
                 wanted.add(uid)
         rounds().add(self, wanted)
+
+    def hub_missed(self) -> None:
+        if self.catching_up is None:
+            self.catching_up = asyncio.create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        """The whole page again, as on a reconnect: batches were lost while the hub failed."""
+        try:
+            frame = await database_sync_to_async(self._initial_frame, thread_sensitive=False)()
+            await self.send(text_data=frame)
+        finally:
+            self.catching_up = None
 
     async def send_frame(self, frame: str) -> None:
         await self.send(text_data=frame)

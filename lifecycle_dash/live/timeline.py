@@ -1,10 +1,10 @@
 """The timeline WebSocket (``/ws/pods/<uid>/``): live header, lanes, waterfalls and events.
 
-The ingest publishes ``pod.changed`` batches to each cluster's group after each commit (one
-message for up to 200 pods, not one per pod: at thousands of pod events per second, a Redis
-send per pod cost the watch worker more than its ingest). A timeline joins its pod's cluster
-group (the all-pods group for a pod not stored yet) and picks its uid out of the batches,
-which is cheap: a few messages a second. Changes are
+The ingest publishes ``pod.changed`` batches after each commit (one message for up to 200
+pods, not one per pod: at thousands of pod events per second, a Redis send per pod cost the
+watch worker more than its ingest). A timeline registers with the process's hub
+(``live.hub``: one channel-layer subscription per process, each batch parsed once) and picks
+its uid out of each batch's set of uids, which is cheap: one lookup per batch. Changes are
 coalesced (one render per ``COALESCE_SECONDS`` window, always trailing, so the last state is
 sent) and rendered with the same partials as the page (``views_pod.render_live_fragments``);
 htmx's ws extension swaps each fragment by its id. The zoom window comes from the connect
@@ -12,14 +12,14 @@ URL's query string (``?from=...&to=...``) and is re-read at every render, so a r
 (``-15m``) keeps sliding. Anonymous connections are refused (close code 4401), and so is a pod
 outside the viewer's namespaces (4403, also for an unknown uid unless the viewer sees every
 namespace: the answer must not tell which uids exist); the scope is re-checked while open
-(a change closes with 1012, and the browser's reconnect is checked again).
+(a change closes with 1012, and the browser's reconnect is checked again). After the hub
+lost batches (the channel layer failed), the timeline re-renders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -29,8 +29,7 @@ from django.utils import timezone
 from lifecycle_dash.access.scope import AccessScope
 from lifecycle_dash.live.access import FORBIDDEN, connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.connections import CountedConsumer
-from lifecycle_dash.live.consumers import changed_pods
-from lifecycle_dash.live.groups import all_pods_group, cluster_group
+from lifecycle_dash.live.hub import Changes, hub
 from lifecycle_dash.web.selectors_pod import pod_get
 from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
 
@@ -48,20 +47,21 @@ def _render(uid: str, params: dict[str, str]) -> str | None:
     return render_live_fragments(uid=uid, window=window, now=now)
 
 
-def _group_to_watch(uid: str, access: AccessScope) -> str | None:
-    """The group carrying the pod's changes, or None when the viewer may not watch it."""
+def _may_watch(uid: str, access: AccessScope) -> bool:
+    """A pod not stored yet only for a viewer who sees everything: the answer must not tell
+    which uids exist."""
     pod = pod_get(uid=uid)
     if pod is None:
-        return all_pods_group() if access.everything else None
-    if not access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace):
-        return None
-    return cluster_group(pod.cluster.name)
+        return access.everything
+    return access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace)
 
 
 class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
     kind = "timeline"
+    # No channel per connection: the process's hub receives for all of them.
+    channel_layer_alias = None
     uid: str = ""
-    group: str = ""
+    joined = False
     params: dict[str, str]
     _pending: asyncio.Task[None] | None = None
     rechecker: asyncio.Task[None] | None = None
@@ -80,12 +80,11 @@ class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore
             await self.close(code=4400)
             return
         access = await connection_scope(user)
-        group = await database_sync_to_async(_group_to_watch)(self.uid, access)
-        if group is None:
+        if not await database_sync_to_async(_may_watch)(self.uid, access):
             await self.close(code=FORBIDDEN)
             return
-        self.group = group
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True  # before: a connect cancelled while joining still leaves
+        await hub().join(self)
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         self.count_open()
@@ -97,14 +96,18 @@ class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore
             self._pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.joined:
+            self.joined = False
+            await hub().leave(self)
 
-    async def pod_changed(self, event: dict[str, Any]) -> None:
-        if not any(fields["uid"] == self.uid for fields in changed_pods(event)) and (
-            "uid" in event or "pods" in event
-        ):
-            return  # about other pods of the cluster
+    def hub_changed(self, changes: Changes) -> None:
+        if self.uid in changes.uids:
+            self._schedule()
+
+    def hub_missed(self) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
         # Within the window, later changes ride on the render already scheduled.
         if self._pending is None or self._pending.done():
             self._pending = asyncio.create_task(self._render_later())

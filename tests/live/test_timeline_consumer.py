@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from lifecycle_dash.ingest.models import Cluster
-from lifecycle_dash.live.groups import cluster_group
+from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.routing import websocket_urlpatterns
 from lifecycle_dash.web.views_pod import TimeWindow, render_live_fragments
 from tests.web import timeline_data as data
@@ -26,6 +26,13 @@ def communicator_for(path: str, user: object) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
     communicator.scope["user"] = user
     return communicator
+
+
+async def publish(cluster: str, message: dict[str, Any]) -> None:
+    """As the ingest publishes: to the cluster's group and to the all-pods group."""
+    layer = get_channel_layer()
+    await layer.group_send(cluster_group(cluster), message)
+    await layer.group_send(all_pods_group(), message)
 
 
 def make_sigkilled_pod() -> tuple[Any, data.PodStory]:
@@ -52,12 +59,10 @@ async def test_a_burst_of_changes_becomes_one_frame_with_every_fragment() -> Non
     communicator = communicator_for(f"/ws/pods/{story.uid}/", user)
     connected, _ = await communicator.connect()
     assert connected
-    layer = get_channel_layer()
     for _ in range(3):
         # As the ingest publishes: batches for the cluster, other pods' changes among them.
-        await layer.group_send(
-            cluster_group("prod-eu"),
-            {"type": "pod.changed", "pods": [{"uid": "another"}, {"uid": story.uid}]},
+        await publish(
+            "prod-eu", {"type": "pod.changed", "pods": [{"uid": "another"}, {"uid": story.uid}]}
         )
         await asyncio.sleep(0.02)
     frame = await communicator.receive_from(timeout=5)
@@ -78,9 +83,7 @@ async def test_a_zoomed_timeline_keeps_its_window_in_live_frames() -> None:
     communicator = communicator_for(f"/ws/pods/{story.uid}/?from={start}&to=now", user)
     connected, _ = await communicator.connect()
     assert connected
-    await get_channel_layer().group_send(
-        cluster_group("prod-eu"), {"type": "pod.changed", "pods": [{"uid": story.uid}]}
-    )
+    await publish("prod-eu", {"type": "pod.changed", "pods": [{"uid": story.uid}]})
     frame = await communicator.receive_from(timeout=5)
     assert f'data-start="{start}"' in frame
     await communicator.disconnect()
@@ -94,9 +97,7 @@ async def test_changes_of_the_clusters_other_pods_send_nothing() -> None:
     communicator = communicator_for(f"/ws/pods/{story.uid}/", user)
     connected, _ = await communicator.connect()
     assert connected
-    await get_channel_layer().group_send(
-        cluster_group("prod-eu"), {"type": "pod.changed", "pods": [{"uid": "another-pod"}]}
-    )
+    await publish("prod-eu", {"type": "pod.changed", "pods": [{"uid": "another-pod"}]})
     assert await communicator.receive_nothing(timeout=0.6)
     await communicator.disconnect()
 
