@@ -136,13 +136,21 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
         window = self.window
         if window is None:
             return
-        shown = set(window.uids)
-        pod_filter = window.pod_filter
-        wanted: set[str] = set()
-        for fields in changes.pods:
-            uid = str(fields["uid"])
-            if uid in shown or (_may_concern(fields, pod_filter) and window.may_show(fields)):
-                wanted.add(uid)
+        # The unshown pods that may enter the page depend on the filter and the page's bounds
+        # only: the process's dashboards on the same page compute them once per batch.
+        key = window.range_key()
+        entering: frozenset[str] | None = changes.memo.get(key)
+        if entering is None:
+            pod_filter = window.pod_filter
+            entering = changes.memo[key] = frozenset(
+                str(fields["uid"])
+                for fields in changes.pods
+                if _may_concern(fields, pod_filter) and window.may_enter(fields)
+            )
+        # A shown pod is re-read whatever its fields say (it may have left the page).
+        changed = changes.uids
+        wanted = {uid for uid in window.uids if uid in changed}
+        wanted.update(entering)
         rounds().add(self, wanted)
 
     def hub_missed(self) -> None:

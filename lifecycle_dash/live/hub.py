@@ -72,6 +72,8 @@ class Changes:
 
     def __init__(self, event: Mapping[str, Any]) -> None:
         self.pods: Sequence[Mapping[str, Any]] = list(changed_pods(event))
+        # Results listeners share within this batch (equal dashboards filter it once).
+        self.memo: dict[Any, Any] = {}
 
     @cached_property
     def uids(self) -> frozenset[str]:

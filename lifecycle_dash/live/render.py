@@ -70,6 +70,8 @@ class PageWindow:
     counts_owed_since: float = 0.0
     # Cluster name -> id, to place a message's pod in the NAME order without a query.
     cluster_ids: dict[str, int] = field(default_factory=dict)
+    # The same, hashable: part of ``range_key``.
+    clusters_key: frozenset[tuple[str, int]] = frozenset()
 
     @property
     def shown(self) -> set[str]:
@@ -78,6 +80,7 @@ class PageWindow:
     def load(self, *, now: datetime) -> list[Op]:
         """Read the page (2 queries: clusters, page): a full refresh for a (re)connect."""
         self.cluster_ids = dict(Cluster.objects.values_list("name", "id"))
+        self.clusters_key = frozenset(self.cluster_ids.items())
         page = pod_page(pod_filter=self.pod_filter, now=now)
         self.keys = [pod_sort_key(p, self.pod_filter.sort) for p in page.pods]
         self.uids = [p.uid for p in page.pods]
@@ -94,8 +97,10 @@ class PageWindow:
         Only a prefix of the sort key is known (not the row id), so only a strict comparison
         of that prefix with the page's bounds can exclude a pod.
         """
-        if fields.get("uid") in self.uids:
-            return True
+        return fields.get("uid") in self.uids or self.may_enter(fields)
+
+    def may_enter(self, fields: Mapping[str, Any]) -> bool:
+        """``may_show`` for a pod that is not shown: whether its sort key may fall inside."""
         prefix = self._message_prefix(fields)
         if prefix is None:
             return True
@@ -103,6 +108,11 @@ class PageWindow:
         if self.upper is not None and prefix > self.upper[:size]:
             return False
         return not (self.lower is not None and prefix < self.lower[:size])
+
+    def range_key(self) -> tuple[Any, ...]:
+        """Equal for windows whose ``may_enter`` and filter agree on every message: the
+        dashboards of a process on the same page share one prefilter per batch."""
+        return (self.pod_filter, self.lower, self.upper, self.clusters_key)
 
     def _message_prefix(self, fields: Mapping[str, Any]) -> tuple[Any, ...] | None:
         sort = self.pod_filter.sort

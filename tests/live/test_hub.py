@@ -15,9 +15,13 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
+from lifecycle_dash.live import consumers
+from lifecycle_dash.live.consumers import DashboardConsumer
 from lifecycle_dash.live.groups import all_pods_group, cluster_group
 from lifecycle_dash.live.hub import Changes, Hub, hub
+from lifecycle_dash.live.render import PageWindow
 from lifecycle_dash.live.routing import websocket_urlpatterns
+from lifecycle_dash.web.filters import parse_pod_filter
 from tests.lifecycle import podfactory as f
 from tests.web.dashboard_factories import Feed
 
@@ -227,3 +231,74 @@ async def test_a_join_while_the_layer_is_down_fails_and_leaves_nothing_running()
         await subject.join(recorder, timeout=0.5)
     assert not subject.running
     assert subject.listeners == {}
+
+
+class _Query(dict[str, list[str]]):
+    def getlist(self, name: str) -> list[str]:
+        return self.get(name, [])
+
+
+def test_dashboards_on_the_same_page_share_one_prefilter_per_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    taken: dict[Any, set[str]] = {}
+
+    class Rounds:
+        def add(self, connection: Any, uids: set[str]) -> None:
+            taken[connection] = set(uids)
+
+    monkeypatch.setattr(consumers, "rounds", Rounds)
+    calls = 0
+    may_concern = consumers._may_concern
+
+    def counted(fields: Mapping[str, Any], pod_filter: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        return may_concern(fields, pod_filter)
+
+    monkeypatch.setattr(consumers, "_may_concern", counted)
+    pages = [{}, {"namespace": ["ns-1"]}, {"sort": ["restarts"]}, {"sort": ["age"]}]
+    dashboards: list[DashboardConsumer] = []
+    for i in range(40):
+        window = PageWindow(parse_pod_filter(_Query(pages[i % 4])))
+        window.cluster_ids = {"c": 1}
+        window.clusters_key = frozenset(window.cluster_ids.items())
+        # Two pages per filter: the first, and one that shows other rows.
+        first = i % 8 < 4
+        names = range(0, 10) if first else range(10, 20)
+        window.uids = [f"u{n}" for n in names]
+        window.keys = [(1, f"ns-{n % 3}", f"pod-{n:03}") for n in names]
+        window.upper = window.keys[-1]
+        window.lower = None if first else (1, "ns-0", "pod-009")
+        dashboard = DashboardConsumer()
+        dashboard.window = window
+        dashboards.append(dashboard)
+    pods = [
+        {
+            "uid": f"u{n}",
+            "cluster": "c",
+            "namespace": f"ns-{n % 3}",
+            "name": f"pod-{n:03}",
+            "status": "Running",
+            "restarts": n % 4,
+            "deleted": n % 7 == 0,
+        }
+        for n in range(0, 40, 3)
+    ]
+    changes = Changes({"type": "pod.changed", "pods": pods})
+    for dashboard in dashboards:
+        dashboard.hub_changed(changes)
+
+    # Eight distinct (filter, page) pairs among 40 dashboards: eight passes over the batch.
+    assert calls == 8 * len(pods)
+    # Each dashboard takes what it would have taken checking every pod on its own.
+    for dashboard in dashboards:
+        own = dashboard.window
+        assert own is not None
+        alone = {
+            str(p["uid"])
+            for p in pods
+            if p["uid"] in own.uids or (may_concern(p, own.pod_filter) and own.may_show(p))
+        }
+        assert taken[dashboard] == alone
+    assert any(taken.values())
