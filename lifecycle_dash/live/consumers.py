@@ -21,9 +21,10 @@ clusters included: every batch reaches every connection) is dropped on its own f
 (cluster and namespace) before any query, and the re-read applies the scope again, so such a
 pod is never read nor rendered for this connection.
 
-Cheap per connection: no channel of its own, an in-memory prefilter per batch, a share of
-one pod query per round and a status-count query at most every ``COUNTS_INTERVAL`` seconds
-per filter per process.
+Cheap per connection: no channel of its own, an in-memory prefilter per batch (computed once
+for all the process's dashboards on the same page: same filter and bounds), a share of one
+pod query per round and a status-count query at most every ``COUNTS_INTERVAL`` seconds per
+filter per process.
 """
 
 from __future__ import annotations
