@@ -11,9 +11,10 @@ is logged, never raised. A daemon thread with its own event loop sends them:
 * when Redis is slower than ingest, the dict absorbs the difference: its size is bounded by
   the number of pods, and each pod's newest state wins.
 
-The cluster's group and the all-pods group receive one batch message per round (``pods``: up
-to ``_BATCH`` pods' fields), never one message per pod: dashboards and timelines listen there
-and pick what concerns them. A group send is a few Redis round trips and about 0.1 ms of this
+The all-pods group receives one batch message per cluster per round (``pods``: up to
+``_BATCH`` pods' fields), never one message per pod: each web process's hub (``live.hub``) is
+its one member there and hands every batch to its dashboards and timelines, which pick what
+concerns them. A group send is a few Redis round trips and about 0.1 ms of this
 process's CPU; one per pod (2,000 a second under churn) took a third of a core from the watch
 worker it runs in and could not keep pace, so the dashboards' batches queued behind seconds
 of per-pod sends. Messages carry ids and the dashboard row's fields, not HTML: the live
@@ -31,7 +32,7 @@ from typing import Any, TypedDict
 
 from channels.layers import get_channel_layer
 
-from lifecycle_dash.live.groups import all_pods_group, cluster_group
+from lifecycle_dash.live.groups import all_pods_group
 
 __all__ = ["PodChanged", "PodPublisher", "get_publisher", "pod_message"]
 
@@ -183,10 +184,10 @@ class PodPublisher:
         for message in messages:
             fields = {key: value for key, value in message.items() if key != "type"}
             by_cluster.setdefault(message["cluster"], []).append(fields)
-        for cluster, pods in by_cluster.items():
+        # A batch holds one cluster's pods: a page filtered by cluster skips others' at once.
+        for pods in by_cluster.values():
             for start in range(0, len(pods), _BATCH):
                 batch = {"type": "pod.changed", "pods": pods[start : start + _BATCH]}
-                sends.append(send(cluster_group(cluster), batch))
                 sends.append(send(all_pods_group(), batch))
         results = await asyncio.gather(*sends, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]

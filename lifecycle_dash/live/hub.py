@@ -1,13 +1,12 @@
 """One subscription per process: the ``pod.changed`` batches reach every live connection of
 the event loop from ONE channel of the channel layer, fanned out in memory.
 
-The ingest sends each batch to its cluster's group and to the all-pods group
-(``ingest.publish``). When every WebSocket had a channel of its own in a group, each batch was
-stored in Redis with the names of all the process's channels in it, then put in a queue, woken
-and dispatched once per connection (each parsing it again): with 500 dashboards a new pod took
-tens of seconds to reach a page. Now the process's ``Hub`` owns one channel, joins the
-all-pods group once (it carries every batch, so the cluster groups are not needed), receives
-in a loop and, for each batch, parses it once (``changed_pods``, the one parser of these
+The ingest sends each batch once, to the all-pods group (``ingest.publish``). When every
+WebSocket had a channel of its own in a group, each batch was stored in Redis with the names
+of all the process's channels in it, then put in a queue, woken and dispatched once per
+connection (each parsing it again): with 500 dashboards a new pod took tens of seconds to
+reach a page. Now the process's ``Hub`` owns one channel, joins the all-pods group once,
+receives in a loop and, for each batch, parses it once (``changed_pods``, the one parser of these
 messages) and calls every registered connection's ``hub_changed`` synchronously: dispatch
 only, no awaits, so the hub's channel (``capacity`` messages in Redis) is drained as fast as
 messages arrive. Connections do their own in-memory filtering there (a dashboard's prefilter

@@ -11,21 +11,26 @@ from channels.layers import get_channel_layer
 
 from lifecycle_dash.ingest.processors import processor_for
 from lifecycle_dash.ingest.publish import PodPublisher, pod_message
-from lifecycle_dash.live.groups import cluster_group
+from lifecycle_dash.live.groups import all_pods_group
 from tests.ingest.conftest import at
 from tests.lifecycle import podfactory as f
 from tests.support.processes import wait_until
 
 
-def listen(group: str) -> str:
+def listen() -> str:
+    """A channel in the group the web processes' hubs read, as one of them."""
     layer = get_channel_layer()
     channel: str = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
+    async_to_sync(layer.group_add)(all_pods_group(), channel)
     return channel
 
 
-def drain(channel: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
-    """Every message on the channel until none arrives for ``quiet`` seconds."""
+def _about(message: dict[str, Any], cluster: str) -> bool:
+    return any(pod.get("cluster") == cluster for pod in message.get("pods", ()))
+
+
+def drain(channel: str, cluster: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
+    """Every message about ``cluster`` on the channel until none arrives for ``quiet`` s."""
     import asyncio
 
     layer = get_channel_layer()
@@ -36,19 +41,27 @@ def drain(channel: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
             try:
                 got.append(await asyncio.wait_for(layer.receive(channel), quiet))
             except TimeoutError:
-                return got
+                return [m for m in got if _about(m, cluster)]
 
     return async_to_sync(collect)()
 
 
-def receive(channel: str, count: int, *, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """The next ``count`` messages on the channel, each awaited up to ``timeout``."""
+def receive(
+    channel: str, count: int, cluster: str, *, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """The next ``count`` messages about ``cluster`` on the channel, each awaited up to
+    ``timeout`` (other tests' pods share the group)."""
     import asyncio
 
     layer = get_channel_layer()
 
     async def collect() -> list[dict[str, Any]]:
-        return [await asyncio.wait_for(layer.receive(channel), timeout) for _ in range(count)]
+        got: list[dict[str, Any]] = []
+        while len(got) < count:
+            found = await asyncio.wait_for(layer.receive(channel), timeout)
+            if _about(found, cluster):
+                got.append(found)
+        return got
 
     return async_to_sync(collect)()
 
@@ -70,7 +83,7 @@ def message(uid: str, restarts: int, cluster: str = "prod-eu") -> dict[str, Any]
 def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_state() -> None:
     uid = str(uuid.uuid4())
     cluster = f"burst-{uid[:8]}"
-    channel = listen(cluster_group(cluster))
+    channel = listen()
     publisher = PodPublisher(min_interval=0.25)
     # Each state's hand-over, before and after ``submit``: a loaded machine stretches the
     # burst, so what is checked is the spacing of the sends against these instants, not a
@@ -88,8 +101,8 @@ def test_a_pod_changing_100_times_a_second_sends_a_few_messages_and_the_last_sta
         assert publisher.wait_idle(30)
         assert publisher.failed == 0
         # One message per state sent (a single pod: one batch each), all in Redis by now.
-        got = receive(channel, publisher.sent)
-        assert drain(channel, quiet=0.5) == []
+        got = receive(channel, publisher.sent, cluster)
+        assert drain(channel, cluster, quiet=0.5) == []
     finally:
         publisher.close()
     sent = [m["pods"][0]["restarts"] for m in got]
@@ -129,7 +142,7 @@ def test_publishing_failures_are_counted_not_raised(settings) -> None:
 def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) -> None:
     uid = str(uuid.uuid4())
     stream = stream_for("pods")
-    channel = listen(cluster_group(stream.cluster.name))
+    channel = listen()
     publisher = PodPublisher()
     try:
         processor = processor_for(stream=stream, publisher=publisher)
@@ -143,7 +156,7 @@ def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) 
             processor.handle(event_type="MODIFIED", obj=raw, raw_size=3000, received_at=at(i))
         processor.flush(resource_version=None)
         assert publisher.wait_idle(5)
-        got = drain(channel)
+        got = drain(channel, stream.cluster.name)
     finally:
         publisher.close()
     pods = [p for m in got for p in m["pods"] if p["uid"] == uid]
@@ -152,16 +165,14 @@ def test_a_flush_publishes_one_message_per_changed_pod_after_commit(stream_for) 
 
 @pytest.mark.integration
 def test_dashboards_get_one_batch_per_round_not_one_message_per_pod() -> None:
-    from lifecycle_dash.live.groups import cluster_group
-
     cluster = f"batch-{uuid.uuid4().hex[:8]}"
-    channel = listen(cluster_group(cluster))
+    channel = listen()
     publisher = PodPublisher(min_interval=0.25)
     uids = [str(uuid.uuid4()) for _ in range(450)]
     try:
         publisher.submit([{**message(uid, 1), "cluster": cluster} for uid in uids])
         assert publisher.wait_idle(10)
-        got = drain(channel)
+        got = drain(channel, cluster)
     finally:
         publisher.close()
     # 450 pods in batches of at most 200: three messages, every pod exactly once.

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from lifecycle_dash.ingest.models import Cluster
-from lifecycle_dash.live.groups import all_pods_group, cluster_group
+from lifecycle_dash.live.groups import all_pods_group
 from lifecycle_dash.live.routing import websocket_urlpatterns
 from lifecycle_dash.web.views_pod import TimeWindow, render_live_fragments
 from tests.web import timeline_data as data
@@ -29,10 +29,8 @@ def communicator_for(path: str, user: object) -> WebsocketCommunicator:
 
 
 async def publish(cluster: str, message: dict[str, Any]) -> None:
-    """As the ingest publishes: to the cluster's group and to the all-pods group."""
-    layer = get_channel_layer()
-    await layer.group_send(cluster_group(cluster), message)
-    await layer.group_send(all_pods_group(), message)
+    """As the ingest publishes: once, to the all-pods group."""
+    await get_channel_layer().group_send(all_pods_group(), message)
 
 
 def make_sigkilled_pod() -> tuple[Any, data.PodStory]:
