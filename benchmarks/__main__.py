@@ -27,7 +27,14 @@ def _modules() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    wanted = argv or _modules()
+    known = _modules()
+    unknown = [name for name in argv if name not in known]
+    if unknown:
+        # Options belong to each module: python -m benchmarks.<name> --help
+        print(f"usage: python -m benchmarks [NAME ...]; names: {', '.join(known)}")
+        print(f"unknown: {' '.join(unknown)} (options: python -m benchmarks.<name> --help)")
+        return 2
+    wanted = argv or known
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out_path = RESULTS / f"{stamp}.txt"
