@@ -168,9 +168,16 @@ def _label_q(requirement_key: str, op: LabelOp, values: Sequence[str]) -> Q:
 
 
 def pod_queryset(
-    *, pod_filter: PodFilter, now: datetime, with_status: bool = True
+    *,
+    pod_filter: PodFilter,
+    now: datetime,
+    with_status: bool = True,
+    cluster_id: int | None = None,
 ) -> QuerySet[Pod]:
-    """Pods matching the filter (no ordering, no cursor). ``with_status=False`` drops STATUS."""
+    """Pods matching the filter (no ordering, no cursor). ``with_status=False`` drops STATUS.
+
+    ``cluster_id``: the id of the filter's cluster when the caller knows it (saves a query).
+    """
     pods = Pod.objects.all()
     if pod_filter.include_deleted:
         pods = pods.filter(Q(deleted_at__isnull=True) | Q(deleted_at__gte=now - DELETED_WINDOW))
@@ -179,7 +186,21 @@ def pod_queryset(
     if not pod_filter.access.everything:
         pods = pods.filter(pod_filter.access.pod_q())
     if pod_filter.cluster:
-        pods = pods.filter(cluster__name=pod_filter.cluster)
+        # By id, not through a join on the name: the planner then knows from the column's
+        # statistics how many pods the cluster has, and reads a small cluster through an
+        # index instead of hash-joining a scan of every cluster's pods (60 ms, or seconds
+        # from disk, at 150,000 pods, for each page and count of a 5,000-pod cluster).
+        if cluster_id is None:
+            cluster_id = (
+                Cluster.objects.filter(name=pod_filter.cluster).values_list("id", flat=True).first()
+            )
+        # An unknown name matches nothing (cluster_id IS NULL), still as a real query: the
+        # callers compose raw SQL from it, which an empty queryset cannot give.
+        pods = (
+            pods.filter(cluster_id=cluster_id)
+            if cluster_id is not None
+            else pods.filter(cluster_id__isnull=True)
+        )
     if pod_filter.namespace:
         pods = pods.filter(namespace=pod_filter.namespace)
     if with_status and pod_filter.status:
@@ -255,9 +276,10 @@ def _ordered(pods: QuerySet[Pod], sort: Sort) -> QuerySet[Pod]:
     return pods.order_by("status", "id")
 
 
-def pod_page(*, pod_filter: PodFilter, now: datetime) -> PodPage:
-    """One page of pods in the filter's sort, after its cursor (one query)."""
-    pods = pod_queryset(pod_filter=pod_filter, now=now)
+def pod_page(*, pod_filter: PodFilter, now: datetime, cluster_id: int | None = None) -> PodPage:
+    """One page of pods in the filter's sort, after its cursor (one query, and one for the
+    cluster's id when the filter names a cluster and ``cluster_id`` is not given)."""
+    pods = pod_queryset(pod_filter=pod_filter, now=now, cluster_id=cluster_id)
     cursor = pod_filter.after
     if cursor is not None:
         if not _valid_cursor(cursor):
@@ -300,7 +322,9 @@ def _unfiltered(pod_filter: PodFilter) -> bool:
     )
 
 
-def pod_status_counts(*, pod_filter: PodFilter, now: datetime) -> StatusCounts:
+def pod_status_counts(
+    *, pod_filter: PodFilter, now: datetime, cluster_id: int | None = None
+) -> StatusCounts:
     """Pods per STATUS under every filter except STATUS itself (so each count is clickable).
 
     Without filters: one exact GROUP BY, from the index-only scan of ``web_pod_live_status``.
@@ -309,7 +333,9 @@ def pod_status_counts(*, pod_filter: PodFilter, now: datetime) -> StatusCounts:
     (TABLESAMPLE SYSTEM, repeatable so the figures do not flicker), scaled up and flagged as
     an estimate. Either way a bounded amount of work at 150,000 pods.
     """
-    pods = pod_queryset(pod_filter=pod_filter, now=now, with_status=False).order_by()
+    pods = pod_queryset(
+        pod_filter=pod_filter, now=now, with_status=False, cluster_id=cluster_id
+    ).order_by()
     if _unfiltered(pod_filter):
         rows = pods.values("status").annotate(n=Count("*"))
         counted = {row["status"] or "-": int(row["n"]) for row in rows}
