@@ -342,51 +342,29 @@ def _history(states: list[tuple[float, dict[str, Any]]]) -> list[Transition]:
     return found
 
 
+def _read(
+    second: float, rv: int, status: dict[str, Any], *, ready: bool, ready_at: float
+) -> tuple[float, dict[str, Any]]:
+    """The pod as read at ``second``: its app container's status and the Ready condition."""
+    conditions = f.standard_conditions(ready=ready, ready_at=ready_at)
+    pod = f.pod(resource_version=str(rv), container_statuses=[status], conditions=conditions)
+    return second, pod
+
+
 def _crash_cycle(restarts: int, t: float) -> list[tuple[float, dict[str, Any]]]:
     """One crash of the app container: it exits, backs off, runs again, becomes Ready."""
     last = f.term(1, reason="Error", started=t - 30, finished=t)
+    rv = 1000 + restarts * 3
+    before = restarts - 1
+    exited = f.terminated(
+        "app", 1, reason="Error", started_at=t - 30, finished_at=t, restart_count=before
+    )
+    backoff = f.waiting("app", "CrashLoopBackOff", restart_count=before, last_terminated=last)
+    again = f.running("app", started_at=t + 18, restart_count=restarts, last_terminated=last)
     return [
-        (
-            t + 1,
-            f.pod(
-                resource_version=str(1000 + restarts * 3),
-                container_statuses=[
-                    f.terminated(
-                        "app",
-                        1,
-                        reason="Error",
-                        started_at=t - 30,
-                        finished_at=t,
-                        restart_count=restarts - 1,
-                    )
-                ],
-                conditions=f.standard_conditions(ready=False, ready_at=t),
-            ),
-        ),
-        (
-            t + 5,
-            f.pod(
-                resource_version=str(1001 + restarts * 3),
-                container_statuses=[
-                    f.waiting(
-                        "app", "CrashLoopBackOff", restart_count=restarts - 1, last_terminated=last
-                    )
-                ],
-                conditions=f.standard_conditions(ready=False, ready_at=t),
-            ),
-        ),
-        (
-            t + 20,
-            f.pod(
-                resource_version=str(1002 + restarts * 3),
-                container_statuses=[
-                    f.running(
-                        "app", started_at=t + 18, restart_count=restarts, last_terminated=last
-                    )
-                ],
-                conditions=f.standard_conditions(ready=True, ready_at=t + 19),
-            ),
-        ),
+        _read(t + 1, rv, exited, ready=False, ready_at=t),
+        _read(t + 5, rv + 1, backoff, ready=False, ready_at=t),
+        _read(t + 20, rv + 2, again, ready=True, ready_at=t + 19),
     ]
 
 
@@ -408,42 +386,13 @@ def test_a_restart_between_two_reads_explains_the_ready_drop_seen_with_it() -> N
     # Running and Ready, then (one read later) running again with one more restart and not
     # Ready yet: the crash happened between the reads, the drop is its doing.
     last = f.term(137, reason="OOMKilled", started=5, finished=95)
+    unready = f.running("app", started_at=97, ready=False, restart_count=1, last_terminated=last)
+    ready = f.running("app", started_at=97, restart_count=1, last_terminated=last)
     states = [
         (0.0, f.pod(resource_version="1000")),
-        (
-            100.0,
-            f.pod(
-                resource_version="1001",
-                container_statuses=[
-                    f.running(
-                        "app", started_at=97, ready=False, restart_count=1, last_terminated=last
-                    )
-                ],
-                conditions=f.standard_conditions(ready=False, ready_at=95),
-            ),
-        ),
-        (
-            120.0,
-            f.pod(
-                resource_version="1002",
-                container_statuses=[
-                    f.running("app", started_at=97, restart_count=1, last_terminated=last)
-                ],
-                conditions=f.standard_conditions(ready_at=110),
-            ),
-        ),
-        (
-            200.0,
-            f.pod(
-                resource_version="1003",
-                container_statuses=[
-                    f.running(
-                        "app", started_at=97, ready=False, restart_count=1, last_terminated=last
-                    )
-                ],
-                conditions=f.standard_conditions(ready=False, ready_at=195),
-            ),
-        ),
+        _read(100, 1001, unready, ready=False, ready_at=95),
+        _read(120, 1002, ready, ready=True, ready_at=110),
+        _read(200, 1003, unready, ready=False, ready_at=195),
     ]
     transitions = _history(states)
     pod = PodEvidence("a", transitions=transitions, snapshot=snapshot_from_pod(states[-1][1]))
