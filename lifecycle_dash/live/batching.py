@@ -25,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from datetime import UTC, datetime
 from typing import Protocol
 
 from channels.db import database_sync_to_async
 
+from lifecycle_dash.live.perloop import PerLoop
 from lifecycle_dash.live.render import PageWindow, batch_frames
 
 __all__ = ["COALESCE_SECONDS", "GATHER_SECONDS", "Rounds", "rounds"]
@@ -128,14 +128,9 @@ def _frames(batches: list[tuple[PageWindow, set[str]]]) -> list[str]:
     return batch_frames(batches, now=datetime.now(UTC))
 
 
-# One per event loop (daphne runs one; tests may run several, one after the other).
-_rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Rounds] = weakref.WeakKeyDictionary()
+_rounds: PerLoop[Rounds] = PerLoop(Rounds)
 
 
 def rounds() -> Rounds:
     """The rounds of the running event loop."""
-    loop = asyncio.get_running_loop()
-    found = _rounds.get(loop)
-    if found is None:
-        found = _rounds[loop] = Rounds()
-    return found
+    return _rounds.get()

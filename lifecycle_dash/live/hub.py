@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Protocol
@@ -38,6 +37,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from lifecycle_dash.live.groups import all_pods_group
+from lifecycle_dash.live.perloop import PerLoop
 
 __all__ = ["Changes", "Hub", "HubUnavailable", "Listener", "changed_pods", "hub"]
 
@@ -210,14 +210,9 @@ class Hub:
                 log.exception("live hub: a connection failed to catch up")
 
 
-# One per event loop (daphne runs one; tests may run several, one after the other).
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_hubs: PerLoop[Hub] = PerLoop(Hub)
 
 
 def hub() -> Hub:
     """The hub of the running event loop."""
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        found = _hubs[loop] = Hub()
-    return found
+    return _hubs.get()
