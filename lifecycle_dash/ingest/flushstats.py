@@ -73,14 +73,18 @@ class _Accumulator:
         self.pid = 0
         self.wake = threading.Event()
 
+    def _entry(self, key: str) -> _Pending:
+        """``key``'s pending counts; call with the lock held."""
+        if self.pid != os.getpid():
+            # First use in this process (or a forked worker child): its own pusher.
+            self.pid = os.getpid()
+            self.pending = {}
+            threading.Thread(target=self._run, name="flushstats", daemon=True).start()
+        return self.pending.setdefault(key, _Pending())
+
     def observe(self, key: str, seconds: float, events: int) -> None:
         with self.lock:
-            if self.pid != os.getpid():
-                # First use in this process (or a forked worker child): its own pusher.
-                self.pid = os.getpid()
-                self.pending = {}
-                threading.Thread(target=self._run, name="flushstats", daemon=True).start()
-            entry = self.pending.setdefault(key, _Pending())
+            entry = self._entry(key)
             entry.add(f"d{_bucket(seconds, DURATION_BUCKETS)}", 1)
             entry.add(f"e{_bucket(events, EVENT_BUCKETS)}", 1)
             entry.add("count", 1)
@@ -89,11 +93,7 @@ class _Accumulator:
 
     def count(self, key: str, counts: dict[str, int]) -> None:
         with self.lock:
-            if self.pid != os.getpid():
-                self.pid = os.getpid()
-                self.pending = {}
-                threading.Thread(target=self._run, name="flushstats", daemon=True).start()
-            entry = self.pending.setdefault(key, _Pending())
+            entry = self._entry(key)
             for name, amount in counts.items():
                 if amount:
                     entry.add(name, amount)
