@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -50,6 +49,7 @@ from typing import Any
 import orjson
 
 from benchmarks._scratch import percentile, scratch_create, scratch_drop
+from tests.ingest.watch.sim import MERGE_PATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SERVER_P95_MS = 150.0
@@ -391,19 +391,13 @@ class Probes:
                 ],
             }
         }
-        data = orjson.dumps(body)
-        request = urllib.request.Request(
-            f"{self.sim.url}/api/v1/namespaces/{PROBE_NAMESPACE}/pods/probe-{index}/status",
-            data=data,
-            method="PATCH",
-            headers={
-                "Authorization": f"Bearer {self.sim.token}",
-                "Content-Type": "application/merge-patch+json",
-            },
-        )
         sent = time.time() * 1000
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
+        self.sim.request(
+            "PATCH",
+            f"/api/v1/namespaces/{PROBE_NAMESPACE}/pods/probe-{index}/status",
+            body,
+            content_type=MERGE_PATCH,
+        )
         self.acked.append(time.time() * 1000 - sent)
         self.sent[f"probe-{index}:{seq}"] = sent
 

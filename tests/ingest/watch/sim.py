@@ -19,6 +19,8 @@ import orjson
 
 from tests.support.processes import BASE_DIR
 
+MERGE_PATCH = "application/merge-patch+json"
+
 
 class Simulator:
     def __init__(
@@ -89,14 +91,20 @@ class Simulator:
     # ---- HTTP --------------------------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, body: Any = None, *, timeout: float = 10.0
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        timeout: float = 10.0,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         data = orjson.dumps(body) if body is not None else None
         request = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             result: dict[str, Any] = orjson.loads(response.read())
@@ -130,19 +138,12 @@ class Simulator:
         )
 
     def label_pod(self, name: str, value: str, namespace: str = "default") -> dict[str, Any]:
-        body = orjson.dumps({"metadata": {"labels": {"step": value}}})
-        request = urllib.request.Request(
-            f"{self.url}/api/v1/namespaces/{namespace}/pods/{name}",
-            data=body,
-            method="PATCH",
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Content-Type": "application/merge-patch+json",
-            },
+        return self.request(
+            "PATCH",
+            f"/api/v1/namespaces/{namespace}/pods/{name}",
+            {"metadata": {"labels": {"step": value}}},
+            content_type=MERGE_PATCH,
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            result: dict[str, Any] = orjson.loads(response.read())
-            return result
 
     def delete_pod(self, name: str, namespace: str = "default") -> dict[str, Any]:
         return self.request(
