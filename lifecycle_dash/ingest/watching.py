@@ -24,14 +24,17 @@ the socket itself (a socket read that times out cannot be resumed).
 Hot path: one ``orjson.loads`` per line, a few dict lookups, ``processor.handle``. No client
 model objects, one clock read per chunk (every line of a chunk arrived at the same instant).
 
-Batches: flushed at ``flush_events`` handled events or ``flush_interval`` after the first
-unflushed one, whichever comes first, and on every BOOKMARK (whose resourceVersion becomes the
-checkpoint even when nothing is pending, keeping quiet streams inside the history window).
-A flush hands the batch to the stream's ``Committer``, whose thread writes it while the loop
-reads on; the next flush first takes that write's outcome, so at most one batch is in flight,
-checkpoints commit in order, and a failed write is acted on before anything after it is
-written. While a write runs, a due batch keeps growing instead of queueing (group commit), up
-to ``flush_events``.
+Batches: flushed at ``flush_events`` handled events, when the committer is free and the
+oldest unflushed event is ``flush_linger`` old, and on every BOOKMARK (whose resourceVersion
+becomes the checkpoint even when nothing is pending, keeping quiet streams inside the history
+window). A flush hands the batch to the stream's ``Committer``, whose thread writes it while
+the loop reads on; the next flush first takes that write's outcome, so at most one batch is in
+flight, checkpoints commit in order, and a failed write is acted on before anything after it
+is written. While a write runs, the next batch keeps growing instead of queueing (group
+commit), up to ``flush_events``: batch size follows the write's speed, so a quiet stream
+commits each change within milliseconds and a busy one in large, efficient transactions.
+``flush_linger`` only caps the rate of tiny transactions (each has a fixed cost of about a
+millisecond in the worker and two in PostgreSQL).
 
 Namespace filtering: an include list of exactly one namespace watches that namespace's
 endpoint (works with namespace-scoped RBAC); otherwise the cluster-wide endpoint is watched and
@@ -131,7 +134,10 @@ class WatchSettings:
     connect_timeout: float = 10.0
     list_page_size: int = 500
     flush_events: int = 1000
+    # How often the loop wakes when nothing arrives (partial batches, lease, stop requests),
+    # and the longest a batch waits for a free committer when no data comes to wake it.
     flush_interval: float = 0.1
+    flush_linger: float = 0.02
     heartbeat_interval: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
@@ -276,11 +282,11 @@ def watch_lines(
     resource_version: str,
     server_timeout: int,
     read_timeout: float,
-    tick: float,
+    tick: Callable[[], float],
     stop: StopSignal,
 ) -> Generator[tuple[list[bytes], datetime] | None, None, None]:
     """Complete lines of one watch and when the chunk that completed them arrived, one list
-    per chunk; ``None`` after ``tick`` s of silence.
+    per chunk; ``None`` after ``tick()`` s of silence (asked before every wait).
 
     Ends when the server ends the stream. Raises ``kube.Transient`` on connection trouble or
     a read timeout, ``kube.Gone``/``Unauthorized``/``Forbidden`` on those HTTP codes.
@@ -305,7 +311,7 @@ def watch_lines(
     try:
         while True:
             try:
-                chunk = get(timeout=tick)
+                chunk = get(timeout=tick())
             except queue.Empty:
                 yield None
                 continue
@@ -423,6 +429,16 @@ class ListWatch:
             self.committed = rv
             self.stats.resource_version = rv
 
+    def tick(self) -> float:
+        """How long the loop may wait for data before ``flush_if_due`` must run again."""
+        if not self.unflushed:
+            return self.settings.flush_interval
+        linger = self.settings.flush_linger
+        if self.committer.busy():
+            # Poll for the write's end: the waiting batch goes as soon as the committer is free.
+            return max(linger / 4, 0.001)
+        return min(max(self.first_unflushed_at + linger - self.clock(), 0.001), linger)
+
     def flush_if_due(self) -> None:
         if self.committer.in_flight and not self.committer.busy():
             self.settle()  # a failure surfaces now, not at the next flush
@@ -431,7 +447,7 @@ class ListWatch:
         # Group commit: while the previous batch is still being written, this one keeps
         # growing (up to flush_events) instead of queueing behind it.
         full = self.unflushed >= self.settings.flush_events
-        due = self.clock() - self.first_unflushed_at >= self.settings.flush_interval
+        due = self.clock() - self.first_unflushed_at >= self.settings.flush_linger
         if full or (due and not self.committer.busy()):
             self.flush(self.resource_version)
 
@@ -539,7 +555,7 @@ class ListWatch:
             resource_version=self.resource_version,
             server_timeout=int(min(self.settings.server_timeout, remaining + 1)),
             read_timeout=self.settings.read_timeout,
-            tick=self.settings.flush_interval,
+            tick=self.tick,
             stop=self.stop,
         )
         try:

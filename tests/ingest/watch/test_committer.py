@@ -107,6 +107,23 @@ def test_the_loop_reads_on_while_a_batch_commits_and_checkpoints_only_after(
     assert_exact(sim, db)
 
 
+def test_an_idle_committer_takes_a_change_at_once_not_after_the_flush_interval(
+    sim: Simulator,
+) -> None:
+    """Group commit: a quiet stream commits each change within milliseconds (the live
+    dashboard's latency starts here); only a busy committer lets a batch grow."""
+    db = Database()
+    # Nothing would arrive to wake the loop: the tick alone must bring the batch out.
+    running = Slice(sim, db, fast(slice_seconds=8.0, flush_interval=10.0, flush_linger=0.02))
+    sim.wait_for_watches()
+    for i in range(3):
+        uid = sim.create_pod(f"quiet-{i}")["metadata"]["uid"]
+        wait_for(lambda uid=uid: uid in db.state, timeout=5.0)  # far below the 10 s interval
+    running.stop.set()
+    running.join()
+    assert_exact(sim, db)
+
+
 def test_a_failed_background_write_is_replayed_from_the_committed_checkpoint(
     sim: Simulator,
 ) -> None:
