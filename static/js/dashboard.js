@@ -49,6 +49,55 @@
     document.dispatchEvent(new CustomEvent("dash:frame"));
   });
 
+  // --- rows changed in place -----------------------------------------------------------
+  // A row already on the page that changed arrives as an out-of-band outerHTML swap. It is
+  // updated cell by cell instead: a new <tr> makes the browser lay out the table again, about
+  // three times the work of new cell contents, and 20 open dashboards under churn spent most
+  // of a core on it. The highlight is a class for a second, not a fading background: a fade
+  // repaints the row on every animation frame for its whole length.
+  var CHANGED_MS = 1000;
+  var PAGE_STATE = { "class": true, "id": true, "aria-selected": true, "hx-swap-oob": true };
+  function syncAttributes(el, next) {
+    var i, name, attrs = next.attributes;
+    for (i = 0; i < attrs.length; i++) {
+      name = attrs[i].name;
+      if (!PAGE_STATE[name] && el.getAttribute(name) !== attrs[i].value) el.setAttribute(name, attrs[i].value);
+    }
+    for (i = el.attributes.length - 1; i >= 0; i--) {
+      name = el.attributes[i].name;
+      if (!PAGE_STATE[name] && !next.hasAttribute(name)) el.removeAttribute(name);
+    }
+  }
+  function morphRow(row, fresh) {
+    var current = row.classList.contains("is-current");
+    syncAttributes(row, fresh);
+    row.className = fresh.className;
+    if (current) row.classList.add("is-current");
+    for (var i = 0; i < fresh.cells.length; i++) {
+      var cell = row.cells[i], next = fresh.cells[i], html = next.innerHTML;
+      if (cell.className !== next.className) cell.className = next.className;
+      syncAttributes(cell, next);
+      // Compared with the markup the server last sent: the page itself adds titles to <time>.
+      var sent = cell.ldSent !== undefined ? cell.ldSent : cell.innerHTML;
+      if (sent !== html) {
+        cell.innerHTML = html;
+        if (window.lifecycleDash) window.lifecycleDash.formatTimes(cell);
+      }
+      cell.ldSent = html;
+    }
+    row.classList.add("is-changed");
+    clearTimeout(row.ldChanged);
+    row.ldChanged = setTimeout(function () { row.classList.remove("is-changed"); }, CHANGED_MS);
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var detail = event.detail, row = detail.target;
+    var fresh = detail.fragment && detail.fragment.firstElementChild;
+    if (!row || !fresh || row.tagName !== "TR" || fresh.tagName !== "TR" || fresh.id !== row.id) return;
+    if (!row.classList.contains("pod") || row.cells.length !== fresh.cells.length) return;
+    morphRow(row, fresh);
+    detail.shouldSwap = false;
+  });
+
   // --- keyboard navigation -------------------------------------------------------------
   var currentId = null;
   function rowId(uid) { return "pod-" + uid.replace(/[^A-Za-z0-9-]/g, "_"); }

@@ -63,10 +63,21 @@ def test_pods_appear_change_and_leave_without_a_reload(live_web, browser, artifa
     assert names == ["web-a", "web-b"]
     assert status_of(page, 1) == "Pending"
 
+    # A changed row is updated in place (cell contents, not a new <tr>: a new row makes the
+    # browser lay out the whole table again), keeping the page's own state: the selection.
+    page.click(f"#pod-{uid(2)} td.c-node")
+    page.evaluate(f"document.getElementById('pod-{uid(2)}').__sameRow = true")
     feed.send(("MODIFIED", f.crashloop_pod(uid=uid(2), name="web-b", restarts=3)))
     page.wait_for_selector(f"#pod-{uid(2)}.sev-bad")
     assert status_of(page, 2) == "CrashLoopBackOff"
     assert page.locator(f"#pod-{uid(2)} .c-restarts").inner_text().startswith("3 (")
+    row = f"document.getElementById('pod-{uid(2)}')"
+    assert page.evaluate(f"{row}.__sameRow") is True
+    assert page.evaluate(f"{row}.classList.contains('is-current')") is True
+    assert page.evaluate(f"{row}.classList.contains('is-changed')") is True
+    # The age cell's <time> got its full-time title like any time on the page.
+    assert page.evaluate(f"{row}.querySelector('.c-age time').title") != ""
+    wait_js(page, f"!{row}.classList.contains('is-changed')", timeout=5)
 
     terminating = f.terminating_pod(uid=uid(1), name="web-a")
     feed.send(("MODIFIED", terminating))
