@@ -134,8 +134,8 @@ class WatchSettings:
     connect_timeout: float = 10.0
     list_page_size: int = 500
     flush_events: int = 1000
-    # How often the loop wakes when nothing arrives (partial batches, lease, stop requests),
-    # and the longest a batch waits for a free committer when no data comes to wake it.
+    # How often the loop wakes when nothing arrives and nothing is pending (lease, stop
+    # requests); with a batch pending it wakes in time for flush_linger or a freed committer.
     flush_interval: float = 0.1
     flush_linger: float = 0.02
     heartbeat_interval: float = 5.0
