@@ -407,11 +407,6 @@ class _BaseProcessor:
                 connection.cursor() as wrapper,
             ):
                 cursor = wrapper.cursor  # the psycopg cursor: COPY needs it
-                # Not waiting for the WAL flush is safe here: a commit lost to a server crash
-                # loses its checkpoint with it (they are one transaction, and lost commits are
-                # always the newest), so the stream replays it from the apiserver. It saves a
-                # disk flush per batch on the live path.
-                cursor.execute("SET LOCAL synchronous_commit = off")
                 counts = _Counts()
                 messages = self._write(cursor, batch.items, counts=counts)
                 gaps = self._write_gap(cursor, batch.gap)

@@ -232,11 +232,11 @@ def _staged_upsert(
     """
     stage = f"stage_{table}"
     names = ", ".join(name for name, _ in columns)
+    # One round trip for both (the simple query protocol takes several statements).
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
-        f"({', '.join(f'{name} {kind}' for name, kind in columns)})"
+        f"({', '.join(f'{name} {kind}' for name, kind in columns)}); TRUNCATE {stage}"
     )
-    cursor.execute(f"TRUNCATE {stage}")
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
         if text:
             copy.write(text)
@@ -465,7 +465,13 @@ def save_checkpoint(
     relists: int,
     relist_at: datetime | None,
 ) -> None:
-    """Advance the checkpoint and the stream's stats; the flush's last statement."""
+    """Advance the checkpoint and the stream's stats; the flush's last statement.
+
+    In the same round trip, the transaction is told not to wait for the WAL flush at commit.
+    That is safe here: a commit lost to a server crash loses this checkpoint with it (one
+    transaction, and lost commits are always the newest), so the stream replays its events
+    from the API server. It saves a disk flush per batch on the live path.
+    """
     sql = (
         "UPDATE ingest_watchstream SET "
         "resource_version = COALESCE(%s, resource_version), "
@@ -495,6 +501,7 @@ def save_checkpoint(
     if lease_owner:
         sql += " AND lease_owner = %s"
         params.append(lease_owner)
-    cursor.execute(sql, params)
+    # The UPDATE first: the cursor stands on the first statement's result (its rowcount).
+    cursor.execute(sql + "; SET LOCAL synchronous_commit = off", params)
     if cursor.rowcount != 1:
         raise LeaseLostError(f"stream {stream_id}: lease no longer held by {lease_owner!r}")
