@@ -181,12 +181,13 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
         if window is None:
             return
         try:
-            await asyncio.sleep(max(0.0, window.counts_due_at - time.monotonic()))
-            if rounds().waiting(self):
-                return  # the next batch carries them
-            frame = await database_sync_to_async(self._owed_counts_frame)()
-            if frame:
-                await self.send(text_data=frame)
+            while window.counts_owed and window is self.window:
+                await asyncio.sleep(max(0.0, window.counts_due_at - time.monotonic()))
+                if rounds().waiting(self):
+                    return  # the next batch carries them
+                frame = await database_sync_to_async(self._owed_counts_frame)()
+                if frame:
+                    await self.send(text_data=frame)
         finally:
             self.counter = None
 

@@ -45,6 +45,9 @@ COUNTS_INTERVAL = 2.0
 COUNTS_COST_SHARE = 20.0
 # filter key -> (when counted, counts, seconds the count took)
 _counts_cache: dict[tuple[Any, ...], tuple[float, StatusCounts, float]] = {}
+# filter key -> when the filter is next counted: one schedule for all its dashboards, so ten
+# pages of one filter owing counts after a burst wait for ONE count, not one each.
+_counts_due: dict[tuple[Any, ...], float] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +223,19 @@ class PageWindow:
             )
             if fresh:
                 return cached[1]
+        shared_due = _counts_due.get(key, 0.0)
+        if not force and clock < shared_due:
+            # Another page of this filter counted lately and counts again then: wait for it.
+            self.counts_due_at = shared_due
+            return None
         # The cluster's id as read with the page: counting costs one query, not two.
         cluster_id = self.cluster_ids.get(self.pod_filter.cluster or "")
         counts = pod_status_counts(pod_filter=self.pod_filter, now=now, cluster_id=cluster_id)
         if len(_counts_cache) > 1000:
             _counts_cache.clear()
+            _counts_due.clear()
         _counts_cache[key] = (clock, counts, time.monotonic() - clock)
+        _counts_due[key] = self.counts_due_at
         return counts
 
     def batch(self, uids: set[str], *, now: datetime, shared: Round | None = None) -> str:
@@ -251,11 +261,14 @@ class PageWindow:
         return render_frame(ops, counts=counts, pod_filter=self.pod_filter, shared=shared)
 
     def owed_counts_frame(self, *, now: datetime) -> str:
-        """The counts a throttled batch skipped (0 or 1 query)."""
+        """The counts a throttled batch skipped (0 or 1 query); "" while they stay owed
+        until the filter's next count (``counts_due_at``)."""
         if not self.counts_owed:
             return ""
-        self.counts_owed = False
         counts = self.counts(now=now, since=self.counts_owed_since)
+        if counts is None:
+            return ""
+        self.counts_owed = False
         return render_frame([], counts=counts, pod_filter=self.pod_filter)
 
 

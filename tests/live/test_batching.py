@@ -4,10 +4,12 @@ render per changed row, and each still gets the frame it would have got on its o
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
 import pytest
 
+from lifecycle_dash.live import render
 from lifecycle_dash.live.render import PageWindow, batch_frames
 from lifecycle_dash.web.filters import parse_pod_filter
 from tests.lifecycle import podfactory as f
@@ -74,6 +76,7 @@ def test_counts_follow_a_round_in_their_own_frame_counted_once_for_all(
     windows = [loaded({"cluster": feed.cluster_name}, now) for _ in range(5)]
     for window in windows:
         window.counts_due_at = 0
+    render._counts_due.clear()  # the filter's interval has passed
     feed.send(("ADDED", f.crashloop_pod(uid=uid(1), name="a-1")))
 
     frames = batch_frames([(window, {uid(1)}) for window in windows], now=now)
@@ -85,3 +88,29 @@ def test_counts_follow_a_round_in_their_own_frame_counted_once_for_all(
     with django_assert_num_queries(1):  # type: ignore[operator]
         owed = [window.owed_counts_frame(now=now) for window in windows]
     assert all(re.search(r'CrashLoopBackOff</span> <span class="chip-n">1<', o) for o in owed)
+
+
+def test_pages_of_one_filter_owing_counts_share_the_filters_next_count(
+    transactional_db: None, django_assert_num_queries: object
+) -> None:
+    """Dashboards of one filter connected at different times still count once per interval:
+    a page whose counts fall due before the filter's next count waits for that count."""
+    feed = Feed()
+    now = datetime.now(UTC)
+    first, second = (loaded({"cluster": feed.cluster_name}, now) for _ in range(2))
+    render._counts_due.clear()
+    render._counts_cache.clear()
+    feed.send(("ADDED", f.crashloop_pod(uid=uid(1), name="a-1")))
+    for window in (first, second):
+        window.counts_due_at = 0
+        window.counts_owed, window.counts_owed_since = True, time.monotonic()
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        assert "CrashLoopBackOff" in first.owed_counts_frame(now=now)
+    # A later change makes the second page owe counts newer than that count: it does not
+    # count again now, it waits for the filter's next count, and stays owed till then.
+    second.counts_owed_since = time.monotonic()
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        assert second.owed_counts_frame(now=now) == ""
+    assert second.counts_owed
+    assert second.counts_due_at == render._counts_due[render._counts_key(second.pod_filter)]
+    assert second.counts_due_at > time.monotonic()
