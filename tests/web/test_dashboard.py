@@ -242,29 +242,29 @@ def test_large_filtered_counts_are_estimated_and_say_so(sre, monkeypatch):
     assert re.search(r'chip-label">all</span> <span class="chip-n">≈\d+<', html)
 
 
-def test_the_counts_of_one_cluster_read_only_its_live_pods():
-    """Deleted pods stay for their history: the cluster's counts must not scan them (nor the
-    rest of the table), however long the history grows."""
+def test_the_counts_of_one_cluster_match_the_partial_index_of_live_pods():
+    """Deleted pods stay for their history, so a cluster's counts must be answerable from
+    ``web_pod_live_cluster`` alone (migration web/0006: 58 ms -> 1 ms at 150,000 live and
+    46,000 deleted pods). Which index the planner takes depends on the data; this pins the
+    contract both sides must keep: the query filters on the cluster and on live pods, and
+    the index covers exactly that."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from lifecycle_dash.web.selectors import pod_status_counts
 
-    cluster, other = make_cluster("prod"), make_cluster("other")
-    deleted = datetime.now(UTC)
-    for i in range(100):
-        make_pod(cluster, f"web-{i}", deleted_at=deleted if i % 10 else None)
-        make_pod(other, f"api-{i}")
+    cluster = make_cluster("prod")
+    make_pod(cluster, "web-0")
+    make_pod(cluster, "web-1", deleted_at=datetime.now(UTC))
     pod_filter = parse_pod_filter({"cluster": "prod"})
     with CaptureQueriesContext(connection) as queries:
         counts = pod_status_counts(pod_filter=pod_filter, now=datetime.now(UTC))
     [counted] = [q["sql"] for q in queries.captured_queries if "count(*)" in q["sql"]]
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE ingest_pod")
-        # A few hundred rows are cheaper to scan than to look up: ask what the index serves.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + counted)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'web_pod_live_cluster'")
+        [(definition,)] = cursor.fetchall()
 
-    assert "web_pod_live_cluster" in plan, plan
-    assert counts.total == 10
+    assert definition.endswith("(cluster_id, status) WHERE (deleted_at IS NULL)"), definition
+    assert f'"ingest_pod"."cluster_id" = {cluster.pk}' in counted, counted
+    assert '"ingest_pod"."deleted_at" IS NULL' in counted, counted
+    assert counts.total == 1
