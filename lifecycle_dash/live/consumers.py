@@ -42,7 +42,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from lifecycle_dash.live.access import connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.batching import COALESCE_SECONDS, rounds
 from lifecycle_dash.live.connections import CountedConsumer
-from lifecycle_dash.live.hub import Changes, hub
+from lifecycle_dash.live.hub import Changes, HubMember
 from lifecycle_dash.live.render import PageWindow, render_frame
 from lifecycle_dash.web.filters import FilterError, PodFilter, parse_pod_filter
 
@@ -79,11 +79,8 @@ def _may_concern(fields: Mapping[str, Any], pod_filter: PodFilter) -> bool:
     return True
 
 
-class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
+class DashboardConsumer(HubMember, CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
     kind = "dashboard"
-    # No channel per connection: the process's hub receives for all of them.
-    channel_layer_alias = None
-    joined = False
     rechecker: asyncio.Task[None] | None = None
     window: PageWindow | None = None
     counter: asyncio.Task[None] | None = None
@@ -104,8 +101,7 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
         pod_filter = pod_filter.with_access(access)
         self.window = PageWindow(pod_filter)
         # Join before reading the page: a change between the two is then re-read, not lost.
-        self.joined = True  # before: a connect cancelled while joining still leaves
-        await hub().join(self)
+        await self.join_hub()
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         self.count_open()
@@ -125,9 +121,7 @@ class DashboardConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignor
     async def disconnect(self, code: int) -> None:
         self.count_closed()
         await stop_recheck(self.rechecker)
-        if self.joined:
-            self.joined = False
-            await hub().leave(self)
+        await self.leave_hub()
         rounds().discard(self)
         for task in (self.counter, self.catching_up):
             if task is not None:

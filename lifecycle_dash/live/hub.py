@@ -39,7 +39,7 @@ from channels.layers import get_channel_layer
 from lifecycle_dash.live.groups import all_pods_group
 from lifecycle_dash.live.perloop import PerLoop
 
-__all__ = ["Changes", "Hub", "HubUnavailable", "Listener", "changed_pods", "hub"]
+__all__ = ["Changes", "Hub", "HubMember", "HubUnavailable", "Listener", "changed_pods", "hub"]
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,28 @@ class Hub:
                 listener.hub_missed()
             except Exception:
                 log.exception("live hub: a connection failed to catch up")
+
+
+class HubMember:
+    """A consumer that receives through the process's hub: no channel of its own."""
+
+    channel_layer_alias = None
+    joined = False
+
+    def hub_changed(self, changes: Changes) -> None:
+        raise NotImplementedError
+
+    def hub_missed(self) -> None:
+        raise NotImplementedError
+
+    async def join_hub(self) -> None:
+        self.joined = True  # before: a connect cancelled while joining still leaves
+        await hub().join(self)
+
+    async def leave_hub(self) -> None:
+        if self.joined:
+            self.joined = False
+            await hub().leave(self)
 
 
 _hubs: PerLoop[Hub] = PerLoop(Hub)

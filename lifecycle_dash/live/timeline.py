@@ -29,7 +29,7 @@ from django.utils import timezone
 from lifecycle_dash.access.scope import AccessScope
 from lifecycle_dash.live.access import FORBIDDEN, connection_scope, recheck_access, stop_recheck
 from lifecycle_dash.live.connections import CountedConsumer
-from lifecycle_dash.live.hub import Changes, hub
+from lifecycle_dash.live.hub import Changes, HubMember
 from lifecycle_dash.web.selectors_pod import pod_get
 from lifecycle_dash.web.views_pod import InvalidParameter, parse_window, render_live_fragments
 
@@ -56,12 +56,9 @@ def _may_watch(uid: str, access: AccessScope) -> bool:
     return access.allows(cluster_id=pod.cluster_id, namespace=pod.namespace)
 
 
-class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
+class TimelineConsumer(HubMember, CountedConsumer, AsyncWebsocketConsumer):  # type: ignore[misc]
     kind = "timeline"
-    # No channel per connection: the process's hub receives for all of them.
-    channel_layer_alias = None
     uid: str = ""
-    joined = False
     params: dict[str, str]
     _pending: asyncio.Task[None] | None = None
     rechecker: asyncio.Task[None] | None = None
@@ -83,8 +80,7 @@ class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore
         if not await database_sync_to_async(_may_watch)(self.uid, access):
             await self.close(code=FORBIDDEN)
             return
-        self.joined = True  # before: a connect cancelled while joining still leaves
-        await hub().join(self)
+        await self.join_hub()
         await self.accept()
         self.rechecker = recheck_access(self, user_pk=user.pk, scope=access)
         self.count_open()
@@ -96,9 +92,7 @@ class TimelineConsumer(CountedConsumer, AsyncWebsocketConsumer):  # type: ignore
             self._pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending
-        if self.joined:
-            self.joined = False
-            await hub().leave(self)
+        await self.leave_hub()
 
     def hub_changed(self, changes: Changes) -> None:
         if self.uid in changes.uids:
