@@ -183,16 +183,12 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def _with_pool_size(url: str, size: int, *, socket_timeout: float) -> str:
-    """``url`` with ``max_connections`` and ``socket_timeout`` (unless it sets them): redis-py
-    reads both from the URL."""
+def _with_options(url: str, **options: object) -> str:
+    """``url`` with these query options, each unless it sets it already (redis-py reads its
+    connection options from the URL)."""
     parts = urlsplit(url)
     given = parse_qs(parts.query)
-    extra = [
-        f"{name}={value}"
-        for name, value in (("max_connections", size), ("socket_timeout", socket_timeout))
-        if name not in given
-    ]
+    extra = [f"{name}={value}" for name, value in options.items() if name not in given]
     query = "&".join([parts.query, *extra] if parts.query else extra)
     return parts._replace(query=query).geturl()
 
@@ -212,9 +208,9 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
-                _with_pool_size(
+                _with_options(
                     REDIS_URL,
-                    CHANNEL_LAYER_POOL_SIZE,
+                    max_connections=CHANNEL_LAYER_POOL_SIZE,
                     socket_timeout=CHANNEL_LAYER_SOCKET_TIMEOUT,
                 )
             ],
