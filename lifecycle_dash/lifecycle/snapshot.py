@@ -1132,6 +1132,9 @@ class _SharedSpecs:
         self.parts[key] = part
         return part
 
+    def clear(self) -> None:
+        self.parts.clear()
+
 
 def _build(raw: Mapping[str, Any], memo: _Memo, shared: _SharedSpecs | None = None) -> PodSnapshot:
     """Read ``raw``, reusing the parts in ``memo`` where their raw JSON is unchanged, and
@@ -1292,7 +1295,7 @@ class SnapshotCache:
 
     def clear(self) -> None:
         self._memos.clear()
-        self._shared_specs.parts.clear()
+        self._shared_specs.clear()
 
 
 def _peek_uid(raw: object) -> str:

@@ -77,6 +77,11 @@ class PageWindow:
     clusters_key: frozenset[tuple[str, int]] = frozenset()
 
     @property
+    def cluster_id(self) -> int | None:
+        """The id of the filter's cluster as read with the page: no query to look it up."""
+        return self.cluster_ids.get(self.pod_filter.cluster or "")
+
+    @property
     def shown(self) -> set[str]:
         return set(self.uids)
 
@@ -84,11 +89,7 @@ class PageWindow:
         """Read the page (2 queries: clusters, page): a full refresh for a (re)connect."""
         self.cluster_ids = dict(Cluster.objects.values_list("name", "id"))
         self.clusters_key = frozenset(self.cluster_ids.items())
-        page = pod_page(
-            pod_filter=self.pod_filter,
-            now=now,
-            cluster_id=self.cluster_ids.get(self.pod_filter.cluster or ""),
-        )
+        page = pod_page(pod_filter=self.pod_filter, now=now, cluster_id=self.cluster_id)
         self.keys = [pod_sort_key(p, self.pod_filter.sort) for p in page.pods]
         self.uids = [p.uid for p in page.pods]
         self.upper = self.keys[-1] if page.next_cursor is not None and self.keys else None
@@ -229,8 +230,7 @@ class PageWindow:
             self.counts_due_at = shared_due
             return None
         # The cluster's id as read with the page: counting costs one query, not two.
-        cluster_id = self.cluster_ids.get(self.pod_filter.cluster or "")
-        counts = pod_status_counts(pod_filter=self.pod_filter, now=now, cluster_id=cluster_id)
+        counts = pod_status_counts(pod_filter=self.pod_filter, now=now, cluster_id=self.cluster_id)
         if len(_counts_cache) > 1000:
             _counts_cache.clear()
             _counts_due.clear()
