@@ -129,6 +129,7 @@ def run_fast(
         if committer is None:
             processor.flush(resource_version=None)
         else:
+            processor.prepare()  # as the watch loop: overlaps with the write in flight
             settle()
             committer.submit(processor.take_batch(resource_version=None))
         timings.flush_wall += wall() - w

@@ -62,6 +62,9 @@ class NoopProcessor:
     def pending(self) -> int:
         return 0
 
+    def prepare(self) -> None:
+        pass
+
     def take_batch(
         self, *, resource_version: str | None, complete_at: datetime | None = None
     ) -> Callable[[], None]:

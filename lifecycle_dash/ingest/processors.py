@@ -3,12 +3,13 @@
 One processor per (cluster, resource) stream, created by ``processor_for(stream=...)`` and fed
 by the watch side (``watching.py``): ``handle`` for every ADDED/MODIFIED/DELETED object,
 ``bad_line`` for unparseable lines, ``begin_relist``/``end_relist`` around a (re)list, and
-``flush`` every 1,000 events / 100 ms / bookmark. ``handle`` only parses (snapshot, event or
-slice extraction, all in ``lifecycle``) and buffers; ``flush`` diffs against the cache and
-writes everything (``writer.py``) plus the checkpoint in ONE transaction, then publishes.
-The watch loop splits ``flush`` in two: ``take_batch`` closes the batch in the loop's thread
-and returns its write, which a ``Committer`` runs in a thread of its own while ``handle``
-goes on (the write touches only its batch and the diff base; ``handle`` only the parser).
+``flush`` every 1,000 events / 100 ms / bookmark. ``handle`` parses (snapshot, event or
+slice extraction, all in ``lifecycle``); for pods it also diffs against the cache when it
+can (``PodProcessor``). ``flush`` writes everything (``writer.py``) plus the checkpoint in ONE
+transaction, then publishes. The watch loop splits ``flush`` in two: ``take_batch`` closes
+the batch in the loop's thread and returns its write, which a ``Committer`` runs in a thread
+of its own while ``handle`` goes on (the write touches only its batch, or for events and
+slices the diff base, which ``handle`` does not touch).
 
 Idempotency (nothing doubled on replays) rests on three facts, not on a unique index (a
 partitioned table's unique index must contain the partition key, and a replay's receive time
@@ -17,9 +18,10 @@ differs from the original's):
 1. The checkpoint resourceVersion commits in the same transaction as the rows it covers, so
    the watch side never resumes from a point before committed data except through a relist.
 2. The diff base (last snapshot per pod, last version per Event, last version per slice) is
-   exactly the committed state: it is loaded from the database on demand (pods a batch
-   mentions, ``_load``), updated only by the flush that writes the rows, and dropped entirely
-   when a flush fails (``_reset``), so the next batch diffs against the database again.
+   the committed state plus the batches handled since: it is loaded from the database on
+   demand (``_load``: only for what is not in it, with no write in flight), moves forward
+   only with the batches whose rows are written, and is dropped entirely when a write fails
+   (``_reset``), so the next batch diffs against the database again.
    ``snapshots.py`` stores a pod snapshot losslessly for this reason.
 3. The lifecycle diff of a state against itself is empty: a replayed or relisted pod version
    equal to the committed one yields no transition; a replayed Event version adds no
@@ -55,6 +57,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -151,6 +154,8 @@ class StreamProcessor(Protocol):
     def end_relist(self, *, list_resource_version: str, finished_at: datetime) -> None: ...
 
     def pending(self) -> int: ...
+
+    def prepare(self) -> None: ...
 
     def flush(
         self, *, resource_version: str | None, complete_at: datetime | None = None
@@ -326,13 +331,17 @@ class _BaseProcessor:
     def pending(self) -> int:
         return self._handled
 
+    def prepare(self) -> None:
+        """Work on the batch so far that may run beside the write in flight, done before
+        waiting for it so that the two overlap (optional: ``take_batch`` finishes it)."""
+
     def flush(
         self, *, resource_version: str | None, complete_at: datetime | None = None
     ) -> FlushResult:
         """Commit the batch and the checkpoint. ``complete_at``: when the stream was known
         complete up to ``resource_version`` (a bookmark's receive time)."""
-        write = self.take_batch(resource_version=resource_version, complete_at=complete_at)
         try:
+            write = self.take_batch(resource_version=resource_version, complete_at=complete_at)
             return write()
         except Exception:
             self.discard_uncommitted()
@@ -343,11 +352,13 @@ class _BaseProcessor:
     ) -> Callable[[], FlushResult]:
         """Close the batch handled so far and return its write (the transaction of ``flush``).
 
-        The write may run in another thread while ``handle`` goes on with the next batch
-        (``ingest.committer``): it touches only the batch it was given and the diff base,
-        which nothing else touches. Writes must run one at a time, in the order taken. If a
-        write fails, call ``discard_uncommitted`` before anything else: the diff base and
-        what was handled since hold state the database does not have.
+        Call it with no write in flight: closing a batch may read the database (pods not yet
+        in the diff base, a relist's reconciliation), which must hold every earlier batch.
+        The write may then run in another thread while ``handle`` goes on with the next batch
+        (``ingest.committer``): it touches only the batch it was given. Writes must run one at
+        a time, in the order taken. If this or a write fails, call ``discard_uncommitted``
+        before anything else: the diff base and what was handled since hold state the
+        database does not have.
         """
         rv = resource_version
         if rv is None and self._relist is None:
@@ -364,8 +375,9 @@ class _BaseProcessor:
         if events and elapsed > 0:
             rate = events / elapsed
             self._rate = rate if self._rate is None else _EWMA * rate + (1 - _EWMA) * self._rate
+        items = self._close_items()
         batch = _Batch(
-            items=self._items,
+            items=items,
             events=events,
             resource_version=rv,
             checkpoint_at=checkpoint_at,
@@ -377,7 +389,6 @@ class _BaseProcessor:
             bad=dict(self._bad),
             rate=self._rate,
         )
-        self._items = []
         self._handled = 0
         self._newest = None
         self._gap = None
@@ -432,7 +443,7 @@ class _BaseProcessor:
         if rv is not None:
             self._checkpoint_rv = rv
             self._checkpoint_at = batch.checkpoint_at
-        self._after_commit()
+        self._after_commit(batch.items)
         flushstats.observe_flush(
             cluster=self.cluster_name,
             resource=self.resource,
@@ -517,7 +528,12 @@ class _BaseProcessor:
     def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def _after_commit(self) -> None:
+    def _close_items(self) -> list[Any]:
+        """The items of the batch being taken (the processor starts a new one)."""
+        items, self._items = self._items, []
+        return items
+
+    def _after_commit(self, items: list[Any]) -> None:
         """The written batch is committed: the cache may keep it."""
 
     def _drop_state(self) -> None:
@@ -559,16 +575,59 @@ class _PodChange:
     deletion_source: str = ""
 
 
+@dataclass(slots=True)
+class _PodBatch:
+    """One batch of the pods stream, diffed as it is handled (see ``PodProcessor``).
+
+    Built in the watch loop's thread; once taken, read only by its write.
+    """
+
+    lines: list[str] = field(default_factory=list)  # transitions, as COPY text
+    times: writer.CopyTimes = field(default_factory=writer.CopyTimes)
+    changes: dict[str, _PodChange] = field(default_factory=dict)
+    rows: dict[str, writer.PodRow] = field(default_factory=dict)  # of changes, once built
+    dirty: set[str] = field(default_factory=set)  # termination records to recompute
+    starting: set[str] = field(default_factory=set)  # startup records to recompute
+    # Pods first seen in this batch: their whole history is here, no need to read it back.
+    fresh: dict[str, list[Transition]] = field(default_factory=dict)
+    days: set[Any] = field(default_factory=set)
+    # Waiting for the database: items of pods not in the diff base (and every item after
+    # a relist's end, whose reconciliation must see the base as of that point), in order.
+    waiting: list[_PodItem | _RelistEnd] = field(default_factory=list)
+    waiting_uids: set[str] = field(default_factory=set)
+    barrier: bool = False
+    # Filled when taken: the snapshots the records are analysed from.
+    known_dirty: dict[str, PodSnapshot] = field(default_factory=dict)
+    known_starting: dict[str, PodSnapshot] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+
+
 class PodProcessor(_BaseProcessor):
+    """Pods: snapshot and diff at ``handle`` time, so a batch's write is only the database.
+
+    The diff base (``_cache``) belongs to the watch loop's thread. A pod already in it is
+    diffed, and its transitions formatted, as its event is handled: that work overlaps with
+    the write of the previous batch instead of lengthening the serial write chain. A pod not
+    in it waits (with every later item of that pod) until ``prepare``, which the watch loop
+    calls before it waits for the previous write: it loads the waiting pods in one query,
+    processes their items in stream order and builds each changed pod's row once per batch,
+    from its last state. After a relist's end everything waits for ``take_batch``, which
+    runs with no write in flight. The write itself copies, upserts and analyses what it was
+    given and touches no processor state; pods recorded deleted leave the diff base only
+    once that is committed.
+    """
+
     resource = Resource.PODS.value
 
     def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
         super().__init__(stream=stream, publisher=publisher)
         self._cache: dict[str, _PodEntry] = {}
-        self._items: list[_PodItem | _RelistEnd] = []
+        self._batch = _PodBatch()
         # Reuses the unchanged parts of each pod's previous object (equal results, faster).
         self._parser = SnapshotCache(max_pods=200_000)
         self._documents = DocumentMemo()
+        # Appended by the committer's thread (deque.append is atomic), drained by the loop's.
+        self._committed_deletions: deque[list[str]] = deque()
 
     def _accept(
         self, *, deleted: bool, obj: dict[str, Any], rv: str, received_at: datetime
@@ -576,37 +635,103 @@ class PodProcessor(_BaseProcessor):
         snapshot = self._parser.snapshot(obj)
         if deleted:
             self._parser.forget(snapshot.uid)  # its document memo goes after the commit
-        if not snapshot.uid:
+        uid = snapshot.uid
+        if not uid:
             self._bad_input("missing_uid", rv=rv, detail="; ".join(snapshot.problems[:3]))
             return
         if snapshot.problems:
             self._bad_input("malformed_fields", rv=rv, detail="; ".join(snapshot.problems[:3]))
         if self._relist is not None:
-            self._relist.seen.add(snapshot.uid)
-        self._items.append(_PodItem(snapshot, deleted, received_at))
+            self._relist.seen.add(uid)
+        item = _PodItem(snapshot, deleted, received_at)
+        batch = self._batch
+        batch.days.add(received_at.date())
+        if batch.barrier or uid in batch.waiting_uids or uid not in self._cache:
+            batch.waiting.append(item)
+            batch.waiting_uids.add(uid)
+        else:
+            self._apply(item, batch)
 
     def _on_relist_end(self, end: _RelistEnd) -> None:
-        self._items.append(end)
+        batch = self._batch
+        batch.days.add(end.finished_at.date())
+        batch.waiting.append(end)
+        batch.barrier = True
 
     def _days(self, items: list[Any]) -> Iterable[Any]:
-        return {
-            item.received_at.date() if isinstance(item, _PodItem) else item.finished_at.date()
-            for item in items
-        }
+        return items[0].days if items else ()
 
     def _drop_state(self) -> None:
         self._cache.clear()
-        self._items.clear()
+        self._batch = _PodBatch()
         self._parser.clear()
         self._documents.clear()
+        self._committed_deletions.clear()
 
-    def _after_commit(self) -> None:
+    def prepare(self) -> None:
+        """Catch up on the waiting pods and build the rows of the pods changed so far.
+
+        Runs while the previous write may still be in flight. That is safe for the waiting
+        pods: a pod is in no write until it is in the diff base, so the database's row of a
+        pod that is not there cannot be changing. A relist's reconciliation, which reads all
+        live pods, waits for ``take_batch``.
+        """
+        batch = self._batch
+        if batch.waiting and not batch.barrier:
+            self._resolve(batch)
+        self._build_rows(batch)
+
+    def _resolve(self, batch: _PodBatch) -> None:
+        """Load the waiting pods in one query, then process the waiting items in order."""
+        waiting, batch.waiting = batch.waiting, []
+        uids, batch.waiting_uids = batch.waiting_uids, set()
+        batch.barrier = False
+        with connection.cursor() as cursor:
+            self._load(cursor, uids)
+            for item in waiting:
+                if isinstance(item, _RelistEnd):
+                    self._reconcile(cursor, item, batch)
+                else:
+                    self._apply(item, batch)
+
+    def _build_rows(self, batch: _PodBatch) -> None:
+        rows = batch.rows
+        for uid, change in batch.changes.items():
+            if uid not in rows:
+                rows[uid] = self._pod_row(change)
+
+    def _close_items(self) -> list[Any]:
+        """Process the waiting items and hand over the batch (the loop's thread, no write
+        in flight: the database holds everything committed before)."""
+        self._forget_committed_deletions()
+        batch = self._batch
+        self._batch = _PodBatch()
+        if batch.waiting:
+            self._resolve(batch)
+        if not batch.changes:
+            return []
+        self._build_rows(batch)
+        cache = self._cache
+        batch.known_dirty = {uid: cache[uid].snapshot for uid in batch.dirty if uid in cache}
+        batch.known_starting = {uid: cache[uid].snapshot for uid in batch.starting if uid in cache}
+        batch.deleted = [uid for uid, c in batch.changes.items() if c.entry.deleted]
+        return [batch]
+
+    def _forget_committed_deletions(self) -> None:
         # Deleted pods never come back under the same uid; a stray replay reloads the row.
-        for uid in [uid for uid, entry in self._cache.items() if entry.deleted]:
-            del self._cache[uid]
-            self._documents.forget(uid)
+        deletions = self._committed_deletions
+        while deletions:
+            for uid in deletions.popleft():
+                entry = self._cache.get(uid)
+                if entry is not None and entry.deleted:
+                    del self._cache[uid]
+                    self._documents.forget(uid)
         if len(self._documents) > _DOCUMENT_MEMO_MAX:
             self._documents.clear()  # encoded again on demand: a bound, not a loss
+
+    def _after_commit(self, items: list[Any]) -> None:
+        if items and items[0].deleted:
+            self._committed_deletions.append(items[0].deleted)
 
     def _load(self, cursor: Any, uids: Iterable[str]) -> None:
         wanted = [uid for uid in set(uids) if uid not in self._cache]
@@ -626,90 +751,86 @@ class PodProcessor(_BaseProcessor):
                 snapshot, first, last, deleted, orjson.loads(versions), started
             )
 
+    def _apply(self, item: _PodItem, batch: _PodBatch) -> None:
+        """Diff one handled object against the base and add what it changes to ``batch``."""
+        snapshot = item.snapshot
+        uid = snapshot.uid
+        entry = self._cache.get(uid)
+        if entry is not None and entry.deleted:
+            return  # replay of a pod already recorded deleted
+        before = entry.snapshot if entry is not None else None
+        rv = snapshot.resource_version
+        if entry is not None and rv and rv in entry.versions and not item.deleted:
+            return  # this version was processed already (a replay)
+        transitions = diff(before, snapshot, observed_at=item.received_at, deleted=item.deleted)
+        if entry is None:
+            entry = _PodEntry(snapshot, item.received_at, item.received_at)
+            self._cache[uid] = entry
+            batch.fresh[uid] = []
+        else:
+            entry.snapshot = snapshot
+            entry.last_observed_at = item.received_at
+        if rv:
+            entry.saw(rv)
+        change = batch.changes.get(uid)
+        if change is None:
+            change = batch.changes[uid] = _PodChange(entry)
+        else:
+            batch.rows.pop(uid, None)  # built from an earlier state
+        if item.deleted:
+            entry.deleted = True
+            change.deleted_at = item.received_at
+            change.deletion_source = Pod.DeletionSource.WATCH
+        if not transitions:
+            return
+        _append_transitions(batch.lines, str(self.cluster_id), transitions, batch.times)
+        fresh = batch.fresh.get(uid)
+        if fresh is not None:
+            fresh.extend(transitions)
+        if not entry.started:
+            # The startup ends with the first Ready: later flaps and restarts are not
+            # part of it, and recomputing the record for them would only move its times.
+            for t in transitions:
+                if t.kind is TransitionKind.PHASE and t.new == "Running":
+                    batch.starting.add(uid)
+                elif t.kind is TransitionKind.POD_READY and t.new is True:
+                    batch.starting.add(uid)
+                    entry.started = True
+        if (
+            item.deleted
+            or snapshot.deletion_timestamp is not None
+            or snapshot.phase in _TERMINAL_PHASES
+            or snapshot.reason
+        ):
+            batch.dirty.add(uid)
+
     def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
-        self._load(cursor, (i.snapshot.uid for i in items if isinstance(i, _PodItem)))
-        changes: dict[str, _PodChange] = {}
-        lines: list[str] = []
-        times = writer.CopyTimes()
-        dirty: set[str] = set()
-        starting: set[str] = set()
-        # Pods first seen in this batch: their whole history is here, no need to read it back.
-        fresh: dict[str, list[Transition]] = {}
+        if not items:
+            return []
+        batch: _PodBatch = items[0]
         cluster_id = self.cluster_id
-        cluster = str(cluster_id)
-        for item in items:
-            if isinstance(item, _RelistEnd):
-                self._reconcile(cursor, item, changes, lines, times, dirty)
-                continue
-            snapshot = item.snapshot
-            uid = snapshot.uid
-            entry = self._cache.get(uid)
-            if entry is not None and entry.deleted:
-                continue  # replay of a pod already recorded deleted
-            before = entry.snapshot if entry is not None else None
-            rv = snapshot.resource_version
-            if entry is not None and rv and rv in entry.versions and not item.deleted:
-                continue  # this version was processed already (a replay)
-            transitions = diff(before, snapshot, observed_at=item.received_at, deleted=item.deleted)
-            if entry is None:
-                entry = _PodEntry(snapshot, item.received_at, item.received_at)
-                self._cache[uid] = entry
-                fresh[uid] = []
-            else:
-                entry.snapshot = snapshot
-                entry.last_observed_at = item.received_at
-            if rv:
-                entry.saw(rv)
-            change = changes.get(uid)
-            if change is None:
-                change = changes[uid] = _PodChange(entry)
-            if item.deleted:
-                entry.deleted = True
-                change.deleted_at = item.received_at
-                change.deletion_source = Pod.DeletionSource.WATCH
-            if not transitions:
-                continue
-            _append_transitions(lines, cluster, transitions, times)
-            if uid in fresh:
-                fresh[uid].extend(transitions)
-            if not entry.started:
-                # The startup ends with the first Ready: later flaps and restarts are not
-                # part of it, and recomputing the record for them would only move its times.
-                for t in transitions:
-                    if t.kind is TransitionKind.PHASE and t.new == "Running":
-                        starting.add(uid)
-                    elif t.kind is TransitionKind.POD_READY and t.new is True:
-                        starting.add(uid)
-                        entry.started = True
-            if (
-                item.deleted
-                or snapshot.deletion_timestamp is not None
-                or snapshot.phase in _TERMINAL_PHASES
-                or snapshot.reason
-            ):
-                dirty.add(uid)
-        writer.copy_transitions(cursor, lines)
-        counts.transitions = len(lines)
-        pod_rows = [self._pod_row(change) for change in changes.values()]
-        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows, times=times)
+        writer.copy_transitions(cursor, batch.lines)
+        counts.transitions = len(batch.lines)
+        pod_rows = list(batch.rows.values())
+        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows, times=batch.times)
         counts.pods = len(pod_rows)
-        if dirty:
+        if batch.dirty:
             counts.terminations = recompute_terminations(
                 cursor,
                 cluster_id=cluster_id,
-                pod_uids=dirty,
+                pod_uids=batch.dirty,
                 now=datetime.now(UTC),
-                known={uid: self._cache[uid].snapshot for uid in dirty if uid in self._cache},
-                history=fresh,
+                known=batch.known_dirty,
+                history=batch.fresh,
             )
-        if starting:
+        if batch.starting:
             counts.startups = recompute_startups(
                 cursor,
                 cluster_id=cluster_id,
-                pod_uids=starting,
+                pod_uids=batch.starting,
                 now=datetime.now(UTC),
-                known={uid: self._cache[uid].snapshot for uid in starting if uid in self._cache},
-                history=fresh,
+                known=batch.known_starting,
+                history=batch.fresh,
             )
         return [
             pod_message(
@@ -725,15 +846,7 @@ class PodProcessor(_BaseProcessor):
             for row in pod_rows
         ]
 
-    def _reconcile(
-        self,
-        cursor: Any,
-        end: _RelistEnd,
-        changes: dict[str, _PodChange],
-        lines: list[str],
-        times: writer.CopyTimes,
-        dirty: set[str],
-    ) -> None:
+    def _reconcile(self, cursor: Any, end: _RelistEnd, batch: _PodBatch) -> None:
         cursor.execute(
             "SELECT uid FROM ingest_pod WHERE cluster_id = %s AND deleted_at IS NULL",
             [self.cluster_id],
@@ -764,14 +877,15 @@ class PodProcessor(_BaseProcessor):
                 for t in diff(entry.snapshot, None, observed_at=end.finished_at, deleted=True)
             ]
             entry.deleted = True
-            change = changes.get(uid)
+            change = batch.changes.get(uid)
             if change is None:
-                change = changes[uid] = _PodChange(entry)
+                change = batch.changes[uid] = _PodChange(entry)
+            batch.rows.pop(uid, None)
             change.deleted_at = end.finished_at
             change.deleted_not_before = not_before
             change.deletion_source = Pod.DeletionSource.RELIST
-            _append_transitions(lines, str(self.cluster_id), transitions, times)
-            dirty.add(uid)
+            _append_transitions(batch.lines, str(self.cluster_id), transitions, batch.times)
+            batch.dirty.add(uid)
 
     def _pod_row(self, change: _PodChange) -> writer.PodRow:
         entry = change.entry
@@ -906,7 +1020,7 @@ class EventProcessor(_BaseProcessor):
         self._cache.clear()
         self._items.clear()
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, items: list[Any]) -> None:
         if len(self._cache) > _EVENT_CACHE_MAX:
             oldest = sorted(self._cache.items(), key=lambda kv: kv[1].last_received_at)
             for key, _ in oldest[: len(oldest) // 2]:

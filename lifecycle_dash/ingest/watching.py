@@ -54,7 +54,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import orjson
 import urllib3
@@ -85,11 +85,16 @@ class StreamProcessor(Protocol):
 
     def pending(self) -> int: ...
 
+    def prepare(self) -> None:
+        """Work on the batch so far that may run beside the write in flight (called before
+        waiting for it, so that the two overlap; it reads no row that write touches)."""
+        ...
+
     def take_batch(
         self, *, resource_version: str | None, complete_at: datetime | None = None
     ) -> Callable[[], Any]:
-        """Close the batch handled so far; return the write that commits it with the
-        checkpoint (run by a ``Committer``, one at a time, in order)."""
+        """Close the batch handled so far (with no write in flight); return the write that
+        commits it with the checkpoint (run by a ``Committer``, one at a time, in order)."""
         ...
 
     def discard_uncommitted(self) -> None:
@@ -398,10 +403,22 @@ class ListWatch:
 
     def flush(self, resource_version: str | None, *, complete_at: datetime | None = None) -> None:
         """Hand the batch to the committer (after the previous one's outcome is in)."""
+        # Overlaps with the write still in flight.
+        try:
+            self.processor.prepare()
+        except BaseException as exc:
+            if self.committer.in_flight:
+                # Its outcome does not matter: the stream reloads from the database.
+                with contextlib.suppress(BaseException):
+                    self.committer.result()
+            self._failed(exc)
         self.settle()
-        write = self.processor.take_batch(
-            resource_version=resource_version, complete_at=complete_at
-        )
+        try:
+            write = self.processor.take_batch(
+                resource_version=resource_version, complete_at=complete_at
+            )
+        except BaseException as exc:
+            self._failed(exc)  # closing a batch may read the database
         self.unflushed = 0
         self.in_flight_rv = resource_version
         self.committer.submit(write)
@@ -413,21 +430,24 @@ class ListWatch:
         try:
             self.committer.result()
         except BaseException as exc:
-            # Nothing after the last committed checkpoint counts; the processor's diff base
-            # may hold what the failed transaction did not commit.
-            self.processor.discard_uncommitted()
-            self.unflushed = 0
-            if isinstance(exc, LeaseLostError):
-                # The write checks the lease in its own transaction and rolled back.
-                raise LeaseLost(str(exc)) from exc
-            if isinstance(exc, DatabaseError):
-                raise StorageTrouble(f"{type(exc).__name__}: {exc}".strip()) from exc
-            raise
+            self._failed(exc)
         self.stats.flushes += 1
         rv = self.in_flight_rv
         if rv is not None:
             self.committed = rv
             self.stats.resource_version = rv
+
+    def _failed(self, exc: BaseException) -> NoReturn:
+        # Nothing after the last committed checkpoint counts; the processor's diff base may
+        # hold what the failed transaction did not commit.
+        self.processor.discard_uncommitted()
+        self.unflushed = 0
+        if isinstance(exc, LeaseLostError):
+            # The write checks the lease in its own transaction and rolled back.
+            raise LeaseLost(str(exc)) from exc
+        if isinstance(exc, DatabaseError):
+            raise StorageTrouble(f"{type(exc).__name__}: {exc}".strip()) from exc
+        raise exc
 
     def tick(self) -> float:
         """How long the loop may wait for data before ``flush_if_due`` must run again."""

@@ -169,6 +169,60 @@ def test_a_relist_records_missed_deletions_with_bounds_and_a_gap(stream_for, pub
 
 
 @pytest.mark.django_db
+def test_a_relist_ending_mid_batch_sees_the_pods_as_of_its_end(stream_for, publisher) -> None:
+    """Known pods are diffed as they are handled, new ones when the batch is taken: the
+    reconciliation must still see exactly what came before the list's end, in order."""
+    uid_c = "c0000000-0000-4000-8000-00000000000c"
+    stream = stream_for("pods")
+    processor = processor_for(stream=stream, publisher=publisher)
+    feed(
+        processor,
+        [
+            ("ADDED", f.running_pod(uid=UID_A, name="web-1", resource_version="10")),
+            ("ADDED", f.running_pod(uid=UID_B, name="web-2", resource_version="11")),
+        ],
+    )
+    processor.flush(resource_version=None)
+
+    # One batch: a change of a known pod, a relist that no longer has web-1, then a pod
+    # created after the list and web-2 changing again.
+    feed(
+        processor,
+        [("MODIFIED", f.crashloop_pod(uid=UID_B, name="web-2", resource_version="21"))],
+        start=10,
+    )
+    processor.begin_relist(started_at=at(20), reason="410 Gone")
+    feed(
+        processor,
+        [("ADDED", f.crashloop_pod(uid=UID_B, name="web-2", resource_version="21"))],
+        start=21,
+    )
+    processor.end_relist(list_resource_version="30", finished_at=at(22))
+    feed(
+        processor,
+        [
+            ("ADDED", f.running_pod(uid=uid_c, name="web-3", resource_version="31")),
+            ("MODIFIED", f.running_pod(uid=UID_B, name="web-2", resource_version="32")),
+        ],
+        start=23,
+    )
+    processor.flush(resource_version="32")
+
+    assert Pod.objects.get(uid=UID_A).deletion_source == Pod.DeletionSource.RELIST
+    assert Pod.objects.get(uid=uid_c).deleted_at is None
+    assert not Transition.objects.filter(pod_uid=uid_c, kind="deleted").exists()
+    assert Pod.objects.get(uid=UID_B).deleted_at is None
+    statuses = list(
+        Transition.objects.filter(pod_uid=UID_B, kind="kubectl_status")
+        .order_by("observed_at")
+        .values_list("new", flat=True)
+    )
+    assert statuses[-2:] == ["CrashLoopBackOff", "Running"]
+    assert max(transition_keys().values()) == 1
+    assert Pod.objects.get(uid=UID_B).resource_version == "32"
+
+
+@pytest.mark.django_db
 def test_bad_input_is_counted_and_the_rest_of_the_batch_is_kept(stream_for, publisher) -> None:
     stream = stream_for("pods")
     processor = processor_for(stream=stream, publisher=publisher)

@@ -64,6 +64,9 @@ class RecordingProcessor:
     def pending(self) -> int:
         return len(self._pending)
 
+    def prepare(self) -> None:
+        pass
+
     def flush(self, *, resource_version: str | None, complete_at: datetime | None = None) -> None:
         self.take_batch(resource_version=resource_version, complete_at=complete_at)()
 
