@@ -66,6 +66,29 @@ class FailingProcessor(RecordingProcessor):
         return fail
 
 
+class FailingCloseProcessor(RecordingProcessor):
+    """Its first ``prepare`` or ``take_batch`` (``stage``) with watch events pending fails in
+    the database, as reading the pods a batch needs can: possibly beside a write in flight."""
+
+    failures = 0
+    stage = "prepare"
+
+    def _fail_once(self, stage: str) -> None:
+        watched = any(kind != "LISTED" for kind, _, _ in self._pending)
+        if watched and stage == FailingCloseProcessor.stage and not FailingCloseProcessor.failures:
+            FailingCloseProcessor.failures += 1
+            raise OperationalError("server closed the connection unexpectedly")
+
+    def prepare(self) -> None:
+        self._fail_once("prepare")
+
+    def take_batch(
+        self, *, resource_version: str | None, complete_at: datetime | None = None
+    ) -> Callable[[], None]:
+        self._fail_once("take_batch")
+        return super().take_batch(resource_version=resource_version, complete_at=complete_at)
+
+
 class Context(MemoryContext):
     def __init__(self, db: Database, make: Callable[[Database], RecordingProcessor]) -> None:
         super().__init__(db)
@@ -171,3 +194,28 @@ def test_writes_run_one_at_a_time_in_order_and_failures_come_back() -> None:
         assert committer.result() is None  # nothing in flight
     finally:
         committer.close()
+
+
+@pytest.mark.parametrize("stage", ["prepare", "take_batch"])
+def test_a_batch_that_fails_to_close_is_replayed_from_the_committed_checkpoint(
+    sim: Simulator, stage: str
+) -> None:
+    FailingCloseProcessor.failures = 0
+    FailingCloseProcessor.stage = stage
+    for i in range(3):
+        sim.create_pod(f"before-{i}")
+    db = Database()
+    context = Context(db, FailingCloseProcessor)
+    running = Slice(sim, db, fast(slice_seconds=4.0), context=context)
+    sim.wait_for_watches()
+    for i in range(4):
+        sim.create_pod(f"during-{i}")
+    wait_for(lambda: FailingCloseProcessor.failures == 1)
+    for i in range(4):
+        sim.create_pod(f"after-{i}")
+    result = running.join()
+
+    assert result.outcome is watching.Outcome.DEADLINE
+    assert any("database" in error for error in context.errors)
+    assert context.loads >= 2
+    assert_exact(sim, db)
