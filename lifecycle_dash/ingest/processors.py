@@ -622,6 +622,7 @@ class PodProcessor(_BaseProcessor):
     def __init__(self, *, stream: WatchStream, publisher: PodPublisher | None = None) -> None:
         super().__init__(stream=stream, publisher=publisher)
         self._cache: dict[str, _PodEntry] = {}
+        self._cluster_text = str(self.cluster_id)  # as COPY writes it, once, not per event
         self._batch = _PodBatch()
         # Reuses the unchanged parts of each pod's previous object (equal results, faster).
         self._parser = SnapshotCache(max_pods=200_000)
@@ -783,7 +784,7 @@ class PodProcessor(_BaseProcessor):
             change.deletion_source = Pod.DeletionSource.WATCH
         if not transitions:
             return
-        _append_transitions(batch.lines, str(self.cluster_id), transitions, batch.times)
+        _append_transitions(batch.lines, self._cluster_text, transitions, batch.times)
         fresh = batch.fresh.get(uid)
         if fresh is not None:
             fresh.extend(transitions)
@@ -884,7 +885,7 @@ class PodProcessor(_BaseProcessor):
             change.deleted_at = end.finished_at
             change.deleted_not_before = not_before
             change.deletion_source = Pod.DeletionSource.RELIST
-            _append_transitions(batch.lines, str(self.cluster_id), transitions, batch.times)
+            _append_transitions(batch.lines, self._cluster_text, transitions, batch.times)
             batch.dirty.add(uid)
 
     def _pod_row(self, change: _PodChange) -> writer.PodRow:
