@@ -47,46 +47,33 @@ class GatedProcessor(RecordingProcessor):
 
 
 class FailingProcessor(RecordingProcessor):
-    """Its first write with watch events fails in the database, before committing anything."""
+    """Fails once in the database at ``stage``, the first time watch events are pending:
+    the background write (before committing anything), or closing the batch (``prepare``,
+    possibly beside a write in flight, or ``take_batch``), which reads the pods it needs."""
 
     failures = 0
+    stage = "write"
 
-    def take_batch(
-        self, *, resource_version: str | None, complete_at: datetime | None = None
-    ) -> Callable[[], None]:
+    def _fails_now(self, stage: str) -> bool:
         watched = any(kind != "LISTED" for kind, _, _ in self._pending)
-        write = super().take_batch(resource_version=resource_version, complete_at=complete_at)
-        if not watched or FailingProcessor.failures:
-            return write
+        return watched and stage == FailingProcessor.stage and not FailingProcessor.failures
 
-        def fail() -> None:
-            FailingProcessor.failures += 1
-            raise OperationalError("server closed the connection unexpectedly")
-
-        return fail
-
-
-class FailingCloseProcessor(RecordingProcessor):
-    """Its first ``prepare`` or ``take_batch`` (``stage``) with watch events pending fails in
-    the database, as reading the pods a batch needs can: possibly beside a write in flight."""
-
-    failures = 0
-    stage = "prepare"
-
-    def _fail_once(self, stage: str) -> None:
-        watched = any(kind != "LISTED" for kind, _, _ in self._pending)
-        if watched and stage == FailingCloseProcessor.stage and not FailingCloseProcessor.failures:
-            FailingCloseProcessor.failures += 1
-            raise OperationalError("server closed the connection unexpectedly")
+    def _fail(self) -> None:
+        FailingProcessor.failures += 1
+        raise OperationalError("server closed the connection unexpectedly")
 
     def prepare(self) -> None:
-        self._fail_once("prepare")
+        if self._fails_now("prepare"):
+            self._fail()
 
     def take_batch(
         self, *, resource_version: str | None, complete_at: datetime | None = None
     ) -> Callable[[], None]:
-        self._fail_once("take_batch")
-        return super().take_batch(resource_version=resource_version, complete_at=complete_at)
+        if self._fails_now("take_batch"):
+            self._fail()
+        fails = self._fails_now("write")
+        write = super().take_batch(resource_version=resource_version, complete_at=complete_at)
+        return self._fail if fails else write
 
 
 class Context(MemoryContext):
@@ -179,22 +166,17 @@ def test_a_batch_that_fails_in_the_database_is_replayed_from_the_committed_check
 ) -> None:
     """A background write that fails, or a batch that fails to close (closing reads the
     pods it needs, possibly beside a write in flight): nothing lost, nothing doubled."""
-    FailingProcessor.failures = FailingCloseProcessor.failures = 0
-    FailingCloseProcessor.stage = stage
-    make = FailingProcessor if stage == "write" else FailingCloseProcessor
-
-    def failures() -> int:
-        return FailingProcessor.failures + FailingCloseProcessor.failures
-
+    FailingProcessor.failures = 0
+    FailingProcessor.stage = stage
     for i in range(3):
         sim.create_pod(f"before-{i}")
     db = Database()
-    context = Context(db, make)
+    context = Context(db, FailingProcessor)
     running = Slice(sim, db, fast(slice_seconds=4.0), context=context)
     sim.wait_for_watches()
     for i in range(4):
         sim.create_pod(f"during-{i}")
-    wait_for(lambda: failures() == 1)
+    wait_for(lambda: FailingProcessor.failures == 1)
     for i in range(4):
         sim.create_pod(f"after-{i}")
     result = running.join()
