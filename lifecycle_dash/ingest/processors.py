@@ -75,9 +75,9 @@ from lifecycle_dash.ingest.snapshots import DocumentMemo, snapshot_from_document
 from lifecycle_dash.ingest.terminations import (
     EVENT_COLUMNS_SQL,
     EVENT_FIELDS,
+    StartupRecompute,
+    TerminationRecompute,
     event_from_row,
-    recompute_startups,
-    recompute_terminations,
 )
 from lifecycle_dash.lifecycle import (
     PodSnapshot,
@@ -419,10 +419,11 @@ class _BaseProcessor:
             ):
                 cursor = wrapper.cursor  # the psycopg cursor: COPY needs it
                 counts = _Counts()
-                messages = self._write(cursor, batch.items, counts=counts)
-                gaps = self._write_gap(cursor, batch.gap)
+                last = writer.RoundTrip()
+                messages = self._write(cursor, last, batch.items, counts=counts)
+                gaps = self._write_gap(last, batch.gap)
                 writer.save_checkpoint(
-                    cursor,
+                    last,
                     stream_id=self.stream_id,
                     lease_owner=self.lease_owner,
                     resource_version=rv,
@@ -435,6 +436,7 @@ class _BaseProcessor:
                     relists=batch.relists,
                     relist_at=batch.relist_at,
                 )
+                last.run(cursor)
         except Exception:
             if not connection.in_atomic_block:
                 # This thread's connection, if the write runs in a committer's thread.
@@ -487,11 +489,11 @@ class _BaseProcessor:
                 detail,
             )
 
-    def _write_gap(self, cursor: Any, gap: tuple[datetime, datetime, str] | None) -> int:
+    def _write_gap(self, trip: writer.RoundTrip, gap: tuple[datetime, datetime, str] | None) -> int:
         if gap is None:
             return 0
         started, ended, reason = gap
-        cursor.execute(
+        trip.add(
             "INSERT INTO ingest_observationgap "
             "(cluster_id, resource, started_at, ended_at, reason, created_at) "
             "VALUES (%s, %s, %s, %s, %s, now())",
@@ -525,7 +527,11 @@ class _BaseProcessor:
         """Days the batch's rows fall on (their partitions must exist)."""
         return ()
 
-    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+    def _write(
+        self, cursor: Any, last: writer.RoundTrip, items: list[Any], *, counts: _Counts
+    ) -> list[dict[str, Any]]:
+        """Write the batch's rows; what can wait for the flush's last round trip (records,
+        before the checkpoint) goes on ``last``. Returns the messages to publish."""
         raise NotImplementedError
 
     def _close_items(self) -> list[Any]:
@@ -805,7 +811,9 @@ class PodProcessor(_BaseProcessor):
         ):
             batch.dirty.add(uid)
 
-    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+    def _write(
+        self, cursor: Any, last: writer.RoundTrip, items: list[Any], *, counts: _Counts
+    ) -> list[dict[str, Any]]:
         if not items:
             return []
         batch: _PodBatch = items[0]
@@ -813,26 +821,27 @@ class PodProcessor(_BaseProcessor):
         writer.copy_transitions(cursor, batch.lines)
         counts.transitions = len(batch.lines)
         pod_rows = list(batch.rows.values())
-        writer.upsert_pods(cursor, cluster_id=cluster_id, rows=pod_rows, times=batch.times)
+        reads = writer.RoundTrip()
+        writer.upsert_pods(cursor, reads, cluster_id=cluster_id, rows=pod_rows, times=batch.times)
         counts.pods = len(pod_rows)
-        if batch.dirty:
-            counts.terminations = recompute_terminations(
-                cursor,
-                cluster_id=cluster_id,
-                pod_uids=batch.dirty,
-                now=datetime.now(UTC),
-                known=batch.known_dirty,
-                history=batch.fresh,
-            )
-        if batch.starting:
-            counts.startups = recompute_startups(
-                cursor,
-                cluster_id=cluster_id,
-                pod_uids=batch.starting,
-                now=datetime.now(UTC),
-                known=batch.known_starting,
-                history=batch.fresh,
-            )
+        terminations = TerminationRecompute(
+            reads,
+            cluster_id=cluster_id,
+            pod_uids=batch.dirty,
+            known=batch.known_dirty,
+            history=batch.fresh,
+        )
+        startups = StartupRecompute(
+            reads,
+            cluster_id=cluster_id,
+            pod_uids=batch.starting,
+            known=batch.known_starting,
+            history=batch.fresh,
+        )
+        reads.run(cursor)
+        now = datetime.now(UTC)
+        counts.terminations = terminations.write(last, now=now)
+        counts.startups = startups.write(last, now=now)
         return [
             pod_message(
                 cluster=self.cluster_name,
@@ -1041,7 +1050,9 @@ class EventProcessor(_BaseProcessor):
             event = event_from_row(row[0], row[1 : 1 + width])
             self._cache[row[0]] = _EventEntry(event, row[1 + width], row[2 + width])
 
-    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+    def _write(
+        self, cursor: Any, last: writer.RoundTrip, items: list[Any], *, counts: _Counts
+    ) -> list[dict[str, Any]]:
         self._load(cursor, (item.event.key_base for item in items))
         latest: dict[str, _EventEntry] = {}
         rows: list[tuple[Any, ...]] = []
@@ -1089,19 +1100,18 @@ class EventProcessor(_BaseProcessor):
                 starting.add(event.involved_uid)
         writer.copy_occurrences(cursor, rows)
         counts.occurrences = len(rows)
+        reads = writer.RoundTrip()
         writer.upsert_events(
-            cursor,
+            reads,
             cluster_id=cluster_id,
             rows=[_event_row(key, entry) for key, entry in latest.items()],
         )
-        if dirty:
-            counts.terminations = recompute_terminations(
-                cursor, cluster_id=cluster_id, pod_uids=dirty, now=datetime.now(UTC)
-            )
-        if starting:
-            counts.startups = recompute_startups(
-                cursor, cluster_id=cluster_id, pod_uids=starting, now=datetime.now(UTC)
-            )
+        terminations = TerminationRecompute(reads, cluster_id=cluster_id, pod_uids=dirty)
+        startups = StartupRecompute(reads, cluster_id=cluster_id, pod_uids=starting)
+        reads.run(cursor)
+        now = datetime.now(UTC)
+        counts.terminations = terminations.write(last, now=now)
+        counts.startups = startups.write(last, now=now)
         return []
 
 
@@ -1191,7 +1201,9 @@ class SliceProcessor(_BaseProcessor):
         for namespace, name, compact in cursor.fetchall():
             self._cache[(namespace, name)] = orjson.loads(compact)
 
-    def _write(self, cursor: Any, items: list[Any], *, counts: _Counts) -> list[dict[str, Any]]:
+    def _write(
+        self, cursor: Any, last: writer.RoundTrip, items: list[Any], *, counts: _Counts
+    ) -> list[dict[str, Any]]:
         self._load(cursor, (i.key for i in items if isinstance(i, _SliceItem)))
         observations: list[tuple[EndpointObservation, bool]] = []
         upserts: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -1244,13 +1256,16 @@ class SliceProcessor(_BaseProcessor):
         ]
         writer.copy_endpoint_observations(cursor, rows)
         counts.endpoint_observations = len(rows)
-        writer.delete_slices(cursor, cluster_id=self.cluster_id, keys=sorted(deletes))
-        writer.upsert_slices(cursor, cluster_id=self.cluster_id, rows=list(upserts.values()))
-        dirty = {o.pod_uid for o, _ in observations if o.withdrawn or o.terminating}
-        if dirty:
-            counts.terminations = recompute_terminations(
-                cursor, cluster_id=self.cluster_id, pod_uids=dirty, now=datetime.now(UTC)
-            )
+        reads = writer.RoundTrip()
+        writer.delete_slices(reads, cluster_id=self.cluster_id, keys=sorted(deletes))
+        writer.upsert_slices(reads, cluster_id=self.cluster_id, rows=list(upserts.values()))
+        terminations = TerminationRecompute(
+            reads,
+            cluster_id=self.cluster_id,
+            pod_uids={o.pod_uid for o, _ in observations if o.withdrawn or o.terminating},
+        )
+        reads.run(cursor)
+        counts.terminations = terminations.write(last, now=datetime.now(UTC))
         return []
 
     def _reconcile(

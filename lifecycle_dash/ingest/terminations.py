@@ -1,16 +1,16 @@
 """Termination and startup records: the lifecycle analyses over stored evidence.
 
-``recompute_startups`` does for ``lifecycle.startup.analyze_startup`` what is described below
-for terminations, for pods that just ran or became ready or got Scheduled/Pulling/Pulled.
+Termination records: ``lifecycle.termination.analyze_termination``; startup records:
+``lifecycle.startup.analyze_startup`` (``TerminationRecompute``, ``StartupRecompute``).
 
-Termination records: ``lifecycle.termination.analyze_termination`` over stored evidence.
-
-Called inside a processor's flush transaction for the pods whose evidence just changed (a
-deletion, a terminal status, a Killing/Evicted... event, an endpoint withdrawal), after that
-flush's rows are written, so the analysis sees them. Evidence is read in four queries per
-batch whatever the number of pods: pods, their deletion-related transitions, the latest
-version of their Events, their endpoint observations. The analysis is stored whole as JSON
-(the timeline renders it) next to a few columns the incident review filters on.
+Recomputed inside a processor's flush transaction for the pods whose evidence just changed (a
+deletion, a terminal status, a Killing/Evicted... event, an endpoint withdrawal, a start),
+after that flush's rows are written, so the analysis sees them. Evidence is read in a few
+queries per batch whatever the number of pods (pods not already at hand, their relevant
+transitions, the latest version of their Events, their endpoint observations), all sent in
+the round trip that carries the flush's upserts; the records go with its last one. The
+analysis is stored whole as JSON (the timeline renders it) next to a few columns the
+incident review filters on.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from lifecycle_dash.lifecycle.transitions import freeze_detail
 __all__ = [
     "EVENT_COLUMNS_SQL",
     "EVENT_FIELDS",
+    "StartupRecompute",
+    "TerminationRecompute",
     "event_from_row",
-    "recompute_startups",
-    "recompute_terminations",
 ]
 
 # The kinds the startup analysis reads (the first of each, see _STARTUP_FIRSTS).
@@ -88,22 +88,6 @@ def event_from_row(key: str, values: Iterable[Any]) -> PodEvent:
     return PodEvent(uid="" if "/" in key else key, **dict(zip(EVENT_FIELDS, values, strict=True)))
 
 
-def _pods(
-    cursor: Any, cluster_id: int, uids: list[str], known: Mapping[str, PodSnapshot] | None
-) -> dict[str, PodSnapshot]:
-    pods = {uid: known[uid] for uid in uids if known is not None and uid in known}
-    missing = [uid for uid in uids if uid not in pods]
-    if missing:
-        cursor.execute(
-            "SELECT uid, snapshot::text FROM ingest_pod WHERE cluster_id = %s AND uid = ANY(%s)",
-            [cluster_id, missing],
-        )
-        pods.update(
-            (uid, snapshot_from_document(orjson.loads(doc))) for uid, doc in cursor.fetchall()
-        )
-    return pods
-
-
 _SELECT_TRANSITION = (
     "pod_uid, kind, subject, old::text, new::text, observed_at, key, api_time, time_source, "
     "detail::text FROM ingest_transition"
@@ -118,161 +102,172 @@ _STARTUP_FIRSTS = (
 )
 
 
-def _transitions(
-    cursor: Any,
-    cluster_id: int,
-    uids: list[str],
-    kinds: list[str] | None,
-    history: Mapping[str, Sequence[Transition]] | None,
-) -> dict[str, list[Transition]]:
-    """Per pod, its transitions of ``kinds`` in time order (None: the startup's firsts).
+class _Recompute:
+    """Records of some pods recomputed within a flush, in two round trips it shares.
 
-    Pods in ``history`` are not queried: the caller holds every transition they have.
+    The constructor queues the evidence reads on ``reads`` (the trip that also carries the
+    flush's upserts, which come first so the reads see them); once it has run, ``write``
+    analyses each pod and queues the records' upsert on ``writes`` (the flush's last trip).
     """
-    found: dict[str, list[Transition]] = defaultdict(list)
-    if history:
-        wanted = frozenset(_STARTUP_KINDS if kinds is None else kinds)
-        for uid in uids:
-            if uid in history:
-                found[uid] = [t for t in history[uid] if t.kind.value in wanted]
-        uids = [uid for uid in uids if uid not in history]
+
+    kinds: list[str] | None  # the transitions read; None: the startup's firsts
+    endpoints: bool  # whether endpoint observations are evidence
+
+    def __init__(
+        self,
+        reads: writer.RoundTrip,
+        *,
+        cluster_id: int,
+        pod_uids: Iterable[str],
+        known: Mapping[str, PodSnapshot] | None = None,
+        history: Mapping[str, Sequence[Transition]] | None = None,
+    ) -> None:
+        uids = sorted(set(pod_uids))
+        self.cluster_id = cluster_id
+        self.pods: dict[str, PodSnapshot] = {
+            uid: known[uid] for uid in uids if known is not None and uid in known
+        }
+        self.transitions: dict[str, list[Transition]] = defaultdict(list)
+        self.events: dict[str, list[PodEvent]] = defaultdict(list)
+        self.observations: dict[str, list[EndpointObservation]] = defaultdict(list)
         if not uids:
-            return found
-    if kinds is None:
-        cursor.execute(_STARTUP_FIRSTS, [uids, cluster_id])
-    else:
-        cursor.execute(
-            f"SELECT {_SELECT_TRANSITION} WHERE pod_uid = ANY(%s) AND kind = ANY(%s) "
-            "AND cluster_id = %s ORDER BY observed_at",
-            [uids, kinds, cluster_id],
-        )
-    for uid, kind, subject, old, new, observed, key, api_time, source, detail in cursor:
-        found[uid].append(
-            Transition(
-                pod_uid=uid,
-                kind=TransitionKind(kind),
-                subject=subject,
-                # Django's connection hands jsonb back as text.
-                old=None if old is None else orjson.loads(old),
-                new=None if new is None else orjson.loads(new),
-                observed_at=observed,
-                key=key,
-                api_time=api_time,
-                time_source=TimeSource(source),
-                detail=freeze_detail(orjson.loads(detail)),
+            return
+        missing = [uid for uid in uids if uid not in self.pods]
+        if missing:
+            reads.add(
+                "SELECT uid, snapshot::text FROM ingest_pod WHERE cluster_id = %s "
+                "AND uid = ANY(%s)",
+                [cluster_id, missing],
+                self._read_pods,
             )
+        queried = uids
+        if history:
+            # Pods first seen in this batch: the caller holds every transition they have.
+            wanted = frozenset(_STARTUP_KINDS if self.kinds is None else self.kinds)
+            for uid in uids:
+                if uid in history:
+                    self.transitions[uid] = [t for t in history[uid] if t.kind.value in wanted]
+            queried = [uid for uid in uids if uid not in history]
+        if queried:
+            if self.kinds is None:
+                reads.add(_STARTUP_FIRSTS, [queried, cluster_id], self._read_transitions)
+            else:
+                reads.add(
+                    f"SELECT {_SELECT_TRANSITION} WHERE pod_uid = ANY(%s) AND kind = ANY(%s) "
+                    "AND cluster_id = %s ORDER BY observed_at",
+                    [queried, self.kinds, cluster_id],
+                    self._read_transitions,
+                )
+        reads.add(
+            f"SELECT event_uid, {EVENT_COLUMNS_SQL} FROM ingest_podevent "
+            "WHERE cluster_id = %s AND pod_uid = ANY(%s)",
+            [cluster_id, uids],
+            self._read_events,
         )
-    return found
-
-
-def _events(cursor: Any, cluster_id: int, uids: list[str]) -> dict[str, list[PodEvent]]:
-    found: dict[str, list[PodEvent]] = defaultdict(list)
-    cursor.execute(
-        f"SELECT event_uid, {EVENT_COLUMNS_SQL} FROM ingest_podevent "
-        "WHERE cluster_id = %s AND pod_uid = ANY(%s)",
-        [cluster_id, uids],
-    )
-    for row in cursor:
-        event = event_from_row(row[0], row[1:])
-        found[event.involved_uid].append(event)
-    return found
-
-
-def recompute_terminations(
-    cursor: Any,
-    *,
-    cluster_id: int,
-    pod_uids: Iterable[str],
-    now: datetime,
-    known: Mapping[str, PodSnapshot] | None = None,
-    history: Mapping[str, Sequence[Transition]] | None = None,
-) -> int:
-    """Analyse these pods' endings again and upsert their records; returns how many.
-
-    ``known``: current snapshots the caller already holds (equal to the stored ones).
-    ``history``: for some pods, every transition they have (pods first seen in this batch).
-    """
-    uids = sorted(set(pod_uids))
-    if not uids:
-        return 0
-    pods = _pods(cursor, cluster_id, uids, known)
-    if not pods:
-        return 0
-    found = list(pods)
-    transitions = _transitions(cursor, cluster_id, found, _KINDS, history)
-    events = _events(cursor, cluster_id, found)
-    endpoints: dict[str, list[EndpointObservation]] = defaultdict(list)
-    cursor.execute(
-        "SELECT pod_uid, namespace, slice_name, service_name, observed_at, ready, serving, "
-        "terminating, removed FROM ingest_endpointobservation "
-        "WHERE cluster_id = %s AND pod_uid = ANY(%s) ORDER BY observed_at",
-        [cluster_id, found],
-    )
-    for row in cursor:
-        endpoints[row[0]].append(EndpointObservation(*row))
-    rows: list[tuple[Any, ...]] = []
-    for uid, snapshot in pods.items():
-        analysis = analyze_termination(
-            pod=snapshot,
-            transitions=transitions.get(uid, ()),
-            events=events.get(uid, ()),
-            endpoints=endpoints.get(uid, ()),
-            now=now,
-        )
-        if analysis is None:
-            continue
-        rows.append(
-            (
-                uid,
-                analysis.cause.value,
-                "\n".join(f"{c.name}:{c.verdict.value}"[:300] for c in analysis.containers),
-                analysis.started.at,
-                orjson.dumps(analysis).decode(),
-                now,
+        if self.endpoints:
+            reads.add(
+                "SELECT pod_uid, namespace, slice_name, service_name, observed_at, ready, "
+                "serving, terminating, removed FROM ingest_endpointobservation "
+                "WHERE cluster_id = %s AND pod_uid = ANY(%s) ORDER BY observed_at",
+                [cluster_id, uids],
+                self._read_observations,
             )
+
+    def _read_pods(self, cursor: Any) -> None:
+        self.pods.update(
+            (uid, snapshot_from_document(orjson.loads(doc))) for uid, doc in cursor.fetchall()
         )
-    writer.upsert_terminations(cursor, cluster_id=cluster_id, rows=rows)
-    return len(rows)
 
-
-def recompute_startups(
-    cursor: Any,
-    *,
-    cluster_id: int,
-    pod_uids: Iterable[str],
-    now: datetime,
-    known: Mapping[str, PodSnapshot] | None = None,
-    history: Mapping[str, Sequence[Transition]] | None = None,
-) -> int:
-    """Analyse these pods' startups again and upsert their records; returns how many.
-
-    ``known`` and ``history`` as for ``recompute_terminations``.
-    """
-    uids = sorted(set(pod_uids))
-    if not uids:
-        return 0
-    pods = _pods(cursor, cluster_id, uids, known)
-    if not pods:
-        return 0
-    found = list(pods)
-    transitions = _transitions(cursor, cluster_id, found, None, history)
-    events = _events(cursor, cluster_id, found)
-    rows: list[tuple[Any, ...]] = []
-    for uid, snapshot in pods.items():
-        analysis = analyze_startup(
-            pod=snapshot, transitions=transitions.get(uid, ()), events=events.get(uid, ())
-        )
-        sli = analysis.api_sli
-        rows.append(
-            (
-                uid,
-                snapshot.creation_timestamp,
-                sli.pod_startup.value,
-                sli.pod_startup_sli.value,
-                sli.within_slo,
-                orjson.dumps(analysis).decode(),
-                now,
+    def _read_transitions(self, cursor: Any) -> None:
+        found = self.transitions
+        for uid, kind, subject, old, new, observed, key, api_time, source, detail in cursor:
+            found[uid].append(
+                Transition(
+                    pod_uid=uid,
+                    kind=TransitionKind(kind),
+                    subject=subject,
+                    # Django's connection hands jsonb back as text.
+                    old=None if old is None else orjson.loads(old),
+                    new=None if new is None else orjson.loads(new),
+                    observed_at=observed,
+                    key=key,
+                    api_time=api_time,
+                    time_source=TimeSource(source),
+                    detail=freeze_detail(orjson.loads(detail)),
+                )
             )
-        )
-    writer.upsert_startups(cursor, cluster_id=cluster_id, rows=rows)
-    return len(rows)
+
+    def _read_events(self, cursor: Any) -> None:
+        for row in cursor:
+            event = event_from_row(row[0], row[1:])
+            self.events[event.involved_uid].append(event)
+
+    def _read_observations(self, cursor: Any) -> None:
+        for row in cursor:
+            self.observations[row[0]].append(EndpointObservation(*row))
+
+    def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
+        """Analyse the pods found and queue their records' upsert; returns how many."""
+        raise NotImplementedError
+
+
+class TerminationRecompute(_Recompute):
+    """``lifecycle.termination.analyze_termination`` of some pods, stored."""
+
+    kinds = _KINDS
+    endpoints = True
+
+    def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
+        rows: list[tuple[Any, ...]] = []
+        for uid, snapshot in self.pods.items():
+            analysis = analyze_termination(
+                pod=snapshot,
+                transitions=self.transitions.get(uid, ()),
+                events=self.events.get(uid, ()),
+                endpoints=self.observations.get(uid, ()),
+                now=now,
+            )
+            if analysis is None:
+                continue
+            rows.append(
+                (
+                    uid,
+                    analysis.cause.value,
+                    "\n".join(f"{c.name}:{c.verdict.value}"[:300] for c in analysis.containers),
+                    analysis.started.at,
+                    orjson.dumps(analysis).decode(),
+                    now,
+                )
+            )
+        writer.upsert_terminations(writes, cluster_id=self.cluster_id, rows=rows)
+        return len(rows)
+
+
+class StartupRecompute(_Recompute):
+    """``lifecycle.startup.analyze_startup`` of some pods, stored."""
+
+    kinds = None
+    endpoints = False
+
+    def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
+        rows: list[tuple[Any, ...]] = []
+        for uid, snapshot in self.pods.items():
+            analysis = analyze_startup(
+                pod=snapshot,
+                transitions=self.transitions.get(uid, ()),
+                events=self.events.get(uid, ()),
+            )
+            sli = analysis.api_sli
+            rows.append(
+                (
+                    uid,
+                    snapshot.creation_timestamp,
+                    sli.pod_startup.value,
+                    sli.pod_startup_sli.value,
+                    sli.within_slo,
+                    orjson.dumps(analysis).decode(),
+                    now,
+                )
+            )
+        writer.upsert_startups(writes, cluster_id=self.cluster_id, rows=rows)
+        return len(rows)

@@ -1,11 +1,12 @@
 """Batch SQL for the processors: COPY for history, one multi-row upsert per current-state table.
 
-Every function takes an open cursor and is called inside the flush's single transaction
-(``processors.py``); none commits. No ORM instance is built on this path: at tens of
+Every function takes an open cursor or a ``RoundTrip`` and is called inside the flush's single
+transaction (``processors.py``); none commits. No ORM instance is built on this path: at tens of
 thousands of events per second the per-object cost of the ORM is the bottleneck, so rows are
 tuples and statements are a COPY (``ingest_transition``, ``ingest_eventoccurrence``,
-``ingest_endpointobservation``) or one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` per
-table (pods, events, slices, termination records).
+``ingest_endpointobservation``) or one ``INSERT ... SELECT FROM jsonb_to_recordset(...) ON
+CONFLICT`` per table (pods, events, slices, termination and startup records), queued on a
+``RoundTrip`` with the other statements that can go with it.
 
 ``save_checkpoint`` is the last statement of every flush: the resourceVersion commits with the
 data it covers, and when the processor was created under a lease the update is conditional on
@@ -14,7 +15,7 @@ still owning it (a worker that lost its lease writes nothing: ``LeaseLostError``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ import orjson
 __all__ = [
     "LeaseLostError",
     "PodRow",
+    "RoundTrip",
     "clean_json",
     "clean_row",
     "clean_text",
@@ -212,44 +214,106 @@ _POD_COLUMNS = (
 _POD_NAMES = tuple(name for name, _ in _POD_COLUMNS)
 
 
-def _staged_upsert(
-    cursor: Any,
+class RoundTrip:
+    """Statements sent to PostgreSQL in one message, their results read back in order.
+
+    Why: a flush used to make some two dozen round trips (stage table, COPY, upsert, then the
+    same again per record table, each read on its own). On a loaded machine every round trip
+    waits twice for a CPU, once for the server's backend and once for this thread, which in a
+    watch worker also waits for the GIL while the loop parses the next batch: a flush of 100
+    events took over 100 ms that way. A flush now makes a handful: COPY of the history, one
+    trip with the current-state upserts and what the analyses read, one with the analyses'
+    records and the checkpoint, and the commit.
+
+    Django's psycopg cursors bind parameters client-side (``ClientCursor``), so the statements
+    go as one simple-protocol query; each result is read by the ``read`` its statement was
+    added with. An error in any statement fails the whole transaction, as it would alone.
+    """
+
+    __slots__ = ("_params", "_readers", "_sql")
+
+    def __init__(self) -> None:
+        self._sql: list[str] = []
+        self._params: list[Any] = []
+        self._readers: list[Callable[[Any], None] | None] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._sql)
+
+    def add(
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        read: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Queue ``sql``; ``read(cursor)`` is called with the cursor on its result."""
+        self._sql.append(sql)
+        self._params.extend(params)
+        self._readers.append(read)
+
+    def run(self, cursor: Any) -> None:
+        """Send what was queued (nothing if empty) and hand each result to its reader."""
+        if not self._sql:
+            return
+        sql, params, readers = self._sql, self._params, self._readers
+        self._sql, self._params, self._readers = [], [], []
+        cursor.execute(";\n".join(sql), params)
+        for index, read in enumerate(readers):
+            if index:
+                cursor.nextset()
+            if read is not None:
+                read(cursor)
+
+
+def _rows_json(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+    """Rows (values in ``columns`` order; jsonb ones as JSON text) as one JSON array of objects.
+
+    One parameter for the whole table, so the upsert can share a round trip: quoting every
+    value of array parameters costs the client more, and COPY needs round trips of its own.
+    """
+    names = [name for name, _ in columns]
+    json_at = [i for i, (_, kind) in enumerate(columns) if kind == "jsonb"]
+    fragment = orjson.Fragment
+    objects = []
+    for row in rows:
+        values = list(row)
+        for i in json_at:
+            if values[i] is not None:
+                values[i] = fragment(values[i])
+        objects.append(dict(zip(names, values, strict=True)))
+    # Aware datetimes serialize as RFC 3339 with their offset; NUL, which text and jsonb
+    # cannot hold, becomes U+FFFD so that one hostile string cannot fail the batch.
+    return clean_json(orjson.dumps(objects).decode())
+
+
+def _upsert(
+    trip: RoundTrip,
     *,
     table: str,
     columns: Sequence[tuple[str, str]],
-    rows: Iterable[tuple[Any, ...]] = (),
-    text: str = "",
     cluster_id: int,
     conflict: str,
     update: str,
+    rows: Iterable[Sequence[Any]] = (),
+    source: str = "",
     selects: dict[str, str] | None = None,
 ) -> None:
-    """COPY rows into a per-connection temp table, then one INSERT ... ON CONFLICT from it.
-
-    ``rows`` are tuples adapted by psycopg; ``text`` is the same preformatted in COPY text
-    format (the hot tables). Array parameters (``unnest``) quote every element client-side,
-    which is slow for kilobyte JSON documents; COPY is not.
-    """
-    stage = f"stage_{table}"
+    """Queue one ``INSERT ... SELECT ... ON CONFLICT``: of ``rows``, sent as one JSON
+    parameter (``jsonb_to_recordset``), or of the rows COPYed into the table ``source``."""
     names = ", ".join(name for name, _ in columns)
-    # One round trip for both (the simple query protocol takes several statements).
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
-        f"({', '.join(f'{name} {kind}' for name, kind in columns)}); TRUNCATE {stage}"
-    )
-    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        if text:
-            copy.write(text)
-        for row in rows:
-            copy.write_row(row)
     chosen = ", ".join((selects or {}).get(name, name) for name, _ in columns)
-    cursor.execute(
+    params: list[Any] = [cluster_id]
+    if not source:
+        shape = ", ".join(f"{name} {kind}" for name, kind in columns)
+        source = f"jsonb_to_recordset(%s::jsonb) AS r({shape})"
+        params.append(_rows_json(columns, rows))
+    trip.add(
         # Sorted on the conflict key: concurrent flushes of different streams (termination
         # records are written by all three) then lock rows in one order and cannot deadlock.
-        f"INSERT INTO {table} (cluster_id, {names}) SELECT %s, {chosen} FROM {stage} "
+        f"INSERT INTO {table} (cluster_id, {names}) SELECT %s, {chosen} FROM {source} "
         f"ORDER BY {conflict.removeprefix('cluster_id, ')} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {update}",
-        [cluster_id],
+        params,
     )
 
 
@@ -290,18 +354,58 @@ def _pod_line(row: PodRow, times: CopyTimes) -> str:
     )
 
 
+# Pod rows carry the snapshot document (kilobytes each). For them, COPY into a staging
+# table and an INSERT from it cost PostgreSQL a third less than one JSON parameter, which it
+# must parse whole into one jsonb before taking it apart. The staging table lives in the
+# transaction's session (created if missing and emptied in the COPY's own round trip, so
+# poolers that hand out a server connection per transaction work too). Its jsonb columns are
+# compressed as ingest_pod's snapshot is (lz4 where the server has it, ingest migration 0007):
+# the datum then moves into ingest_pod as it is, compressed once; pglz had been a sixth of
+# the server's work.
+_POD_STAGE = "stage_ingest_pod"
+_STAGE_SQL = "_lifecycle_dash_stage_sql"
+
+
+def _pod_stage_sql(cursor: Any) -> str:
+    """The statement that readies the staging table (built once per connection)."""
+    raw = cursor.connection
+    sql: str | None = getattr(raw, _STAGE_SQL, None)
+    if sql is None:
+        cursor.execute(
+            "SELECT attcompression = 'l' FROM pg_attribute "
+            "WHERE attrelid = 'ingest_pod'::regclass AND attname = 'snapshot'"
+        )
+        found = cursor.fetchone()
+        compression = " COMPRESSION lz4" if found and found[0] else ""
+        shape = ", ".join(
+            f"{name} {kind}{compression if kind == 'jsonb' else ''}" for name, kind in _POD_COLUMNS
+        )
+        sql = f"CREATE TEMP TABLE IF NOT EXISTS {_POD_STAGE} ({shape}); TRUNCATE {_POD_STAGE}"
+        setattr(raw, _STAGE_SQL, sql)
+    return sql
+
+
 def upsert_pods(
-    cursor: Any, *, cluster_id: int, rows: Sequence[PodRow], times: CopyTimes | None = None
+    cursor: Any,
+    trip: RoundTrip,
+    *,
+    cluster_id: int,
+    rows: Sequence[PodRow],
+    times: CopyTimes | None = None,
 ) -> None:
-    """One upsert of the batch's pod rows (JSON fields are orjson text; NUL made storable)."""
+    """COPY the batch's pod rows (JSON fields are orjson text) to the staging table now, and
+    queue their upsert on ``trip``."""
     if not rows:
         return
     times = times or CopyTimes()
-    _staged_upsert(
-        cursor,
+    cursor.execute(_pod_stage_sql(cursor))  # one round trip for both statements
+    with cursor.copy(f"COPY {_POD_STAGE} ({', '.join(_POD_NAMES)}) FROM STDIN") as copy:
+        copy.write("".join(_pod_line(row, times) + "\n" for row in rows))
+    _upsert(
+        trip,
         table="ingest_pod",
         columns=_POD_COLUMNS,
-        text="".join(_pod_line(row, times) + "\n" for row in rows),
+        source=_POD_STAGE,
         cluster_id=cluster_id,
         conflict="cluster_id, uid",
         update=_POD_UPDATE,
@@ -347,14 +451,14 @@ _EVENT_UPDATE = ", ".join(
 )
 
 
-def upsert_events(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+def upsert_events(trip: RoundTrip, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    _staged_upsert(
-        cursor,
+    _upsert(
+        trip,
         table="ingest_podevent",
         columns=EVENT_COLUMNS,
-        rows=(clean_row(row) for row in rows),
+        rows=rows,
         cluster_id=cluster_id,
         conflict="cluster_id, event_uid",
         update=_EVENT_UPDATE,
@@ -370,14 +474,14 @@ _SLICE_COLUMNS = (
 )
 
 
-def upsert_slices(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+def upsert_slices(trip: RoundTrip, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    _staged_upsert(
-        cursor,
+    _upsert(
+        trip,
         table="ingest_endpointslicestate",
         columns=_SLICE_COLUMNS,
-        rows=(clean_row(row) for row in rows),
+        rows=rows,
         cluster_id=cluster_id,
         conflict="cluster_id, namespace, name",
         update="resource_version = EXCLUDED.resource_version, compact = EXCLUDED.compact, "
@@ -385,10 +489,10 @@ def upsert_slices(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...
     )
 
 
-def delete_slices(cursor: Any, *, cluster_id: int, keys: Sequence[tuple[str, str]]) -> None:
+def delete_slices(trip: RoundTrip, *, cluster_id: int, keys: Sequence[tuple[str, str]]) -> None:
     if not keys:
         return
-    cursor.execute(
+    trip.add(
         "DELETE FROM ingest_endpointslicestate WHERE cluster_id = %s AND (namespace, name) IN "
         "(SELECT * FROM unnest(%s::text[], %s::text[]))",
         [cluster_id, [k[0] for k in keys], [k[1] for k in keys]],
@@ -406,14 +510,16 @@ _TERMINATION_COLUMNS = (
 )
 
 
-def upsert_terminations(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+def upsert_terminations(
+    trip: RoundTrip, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]
+) -> None:
     if not rows:
         return
-    _staged_upsert(
-        cursor,
+    _upsert(
+        trip,
         table="ingest_terminationrecord",
         columns=_TERMINATION_COLUMNS,
-        rows=(clean_row(row) for row in rows),
+        rows=rows,
         cluster_id=cluster_id,
         conflict="cluster_id, pod_uid",
         update="cause = EXCLUDED.cause, verdicts = EXCLUDED.verdicts, "
@@ -434,14 +540,14 @@ _STARTUP_COLUMNS = (
 )
 
 
-def upsert_startups(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+def upsert_startups(trip: RoundTrip, *, cluster_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    _staged_upsert(
-        cursor,
+    _upsert(
+        trip,
         table="ingest_startuprecord",
         columns=_STARTUP_COLUMNS,
-        rows=(clean_row(row) for row in rows),
+        rows=rows,
         cluster_id=cluster_id,
         conflict="cluster_id, pod_uid",
         update=", ".join(
@@ -451,7 +557,7 @@ def upsert_startups(cursor: Any, *, cluster_id: int, rows: Sequence[tuple[Any, .
 
 
 def save_checkpoint(
-    cursor: Any,
+    trip: RoundTrip,
     *,
     stream_id: int,
     lease_owner: str,
@@ -465,7 +571,8 @@ def save_checkpoint(
     relists: int,
     relist_at: datetime | None,
 ) -> None:
-    """Advance the checkpoint and the stream's stats; the flush's last statement.
+    """Queue the checkpoint's advance and the stream's stats: the flush's last statements,
+    sent with its last round trip (``LeaseLostError`` when it runs, before the commit).
 
     In the same round trip, the transaction is told not to wait for the WAL flush at commit.
     That is safe here: a commit lost to a server crash loses this checkpoint with it (one
@@ -501,7 +608,10 @@ def save_checkpoint(
     if lease_owner:
         sql += " AND lease_owner = %s"
         params.append(lease_owner)
-    # The UPDATE first: the cursor stands on the first statement's result (its rowcount).
-    cursor.execute(sql + "; SET LOCAL synchronous_commit = off", params)
-    if cursor.rowcount != 1:
-        raise LeaseLostError(f"stream {stream_id}: lease no longer held by {lease_owner!r}")
+
+    def held(cursor: Any) -> None:
+        if cursor.rowcount != 1:
+            raise LeaseLostError(f"stream {stream_id}: lease no longer held by {lease_owner!r}")
+
+    trip.add(sql, params, read=held)
+    trip.add("SET LOCAL synchronous_commit = off")
