@@ -355,13 +355,13 @@ def _pod_line(row: PodRow, times: CopyTimes) -> str:
 
 
 # Pod rows carry the snapshot document (kilobytes each). For them, COPY into a staging
-# table and an INSERT from it cost PostgreSQL a third less than one JSON parameter, which it
-# must parse whole into one jsonb before taking it apart. The staging table lives in the
-# transaction's session (created if missing and emptied in the COPY's own round trip, so
-# poolers that hand out a server connection per transaction work too). Its jsonb columns are
-# compressed as ingest_pod's snapshot is (lz4 where the server has it, ingest migration 0007):
-# the datum then moves into ingest_pod as it is, compressed once; pglz had been a sixth of
-# the server's work.
+# table and an INSERT from it cost PostgreSQL a quarter less than one JSON parameter, which
+# it must parse whole into one jsonb before taking it apart. The staging table is created if
+# missing and emptied in one round trip within each flush's transaction, so poolers that hand
+# out a server connection per transaction work too. Its jsonb columns are compressed as
+# ingest_pod's snapshot is (lz4 where the server has it, ingest migration 0007): the datum
+# then moves into ingest_pod as it is, compressed once; pglz had been a sixth of the
+# server's work.
 _POD_STAGE = "stage_ingest_pod"
 _STAGE_SQL = "_lifecycle_dash_stage_sql"
 
