@@ -58,7 +58,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -534,6 +534,36 @@ class _BaseProcessor:
         before the checkpoint) goes on ``last``. Returns the messages to publish."""
         raise NotImplementedError
 
+    def _write_records(
+        self,
+        cursor: Any,
+        reads: writer.RoundTrip,
+        last: writer.RoundTrip,
+        counts: _Counts,
+        *,
+        dirty: Iterable[str],
+        starting: Iterable[str] = (),
+        known_dirty: Mapping[str, PodSnapshot] | None = None,
+        known_starting: Mapping[str, PodSnapshot] | None = None,
+        history: Mapping[str, Sequence[Transition]] | None = None,
+    ) -> None:
+        """Send ``reads`` (the batch's upserts) with the evidence reads of the termination
+        (``dirty``) and startup (``starting``) records to recompute; queue those on ``last``."""
+        terminations = TerminationRecompute(
+            reads, cluster_id=self.cluster_id, pod_uids=dirty, known=known_dirty, history=history
+        )
+        startups = StartupRecompute(
+            reads,
+            cluster_id=self.cluster_id,
+            pod_uids=starting,
+            known=known_starting,
+            history=history,
+        )
+        reads.run(cursor)
+        now = datetime.now(UTC)
+        counts.terminations = terminations.write(last, now=now)
+        counts.startups = startups.write(last, now=now)
+
     def _close_items(self) -> list[Any]:
         """The items of the batch being taken (the processor starts a new one)."""
         items, self._items = self._items, []
@@ -824,24 +854,17 @@ class PodProcessor(_BaseProcessor):
         reads = writer.RoundTrip()
         writer.upsert_pods(cursor, reads, cluster_id=cluster_id, rows=pod_rows, times=batch.times)
         counts.pods = len(pod_rows)
-        terminations = TerminationRecompute(
+        self._write_records(
+            cursor,
             reads,
-            cluster_id=cluster_id,
-            pod_uids=batch.dirty,
-            known=batch.known_dirty,
+            last,
+            counts,
+            dirty=batch.dirty,
+            starting=batch.starting,
+            known_dirty=batch.known_dirty,
+            known_starting=batch.known_starting,
             history=batch.fresh,
         )
-        startups = StartupRecompute(
-            reads,
-            cluster_id=cluster_id,
-            pod_uids=batch.starting,
-            known=batch.known_starting,
-            history=batch.fresh,
-        )
-        reads.run(cursor)
-        now = datetime.now(UTC)
-        counts.terminations = terminations.write(last, now=now)
-        counts.startups = startups.write(last, now=now)
         return [
             pod_message(
                 cluster=self.cluster_name,
@@ -1106,12 +1129,7 @@ class EventProcessor(_BaseProcessor):
             cluster_id=cluster_id,
             rows=[_event_row(key, entry) for key, entry in latest.items()],
         )
-        terminations = TerminationRecompute(reads, cluster_id=cluster_id, pod_uids=dirty)
-        startups = StartupRecompute(reads, cluster_id=cluster_id, pod_uids=starting)
-        reads.run(cursor)
-        now = datetime.now(UTC)
-        counts.terminations = terminations.write(last, now=now)
-        counts.startups = startups.write(last, now=now)
+        self._write_records(cursor, reads, last, counts, dirty=dirty, starting=starting)
         return []
 
 
@@ -1259,13 +1277,13 @@ class SliceProcessor(_BaseProcessor):
         reads = writer.RoundTrip()
         writer.delete_slices(reads, cluster_id=self.cluster_id, keys=sorted(deletes))
         writer.upsert_slices(reads, cluster_id=self.cluster_id, rows=list(upserts.values()))
-        terminations = TerminationRecompute(
+        self._write_records(
+            cursor,
             reads,
-            cluster_id=self.cluster_id,
-            pod_uids={o.pod_uid for o, _ in observations if o.withdrawn or o.terminating},
+            last,
+            counts,
+            dirty={o.pod_uid for o, _ in observations if o.withdrawn or o.terminating},
         )
-        reads.run(cursor)
-        counts.terminations = terminations.write(last, now=datetime.now(UTC))
         return []
 
     def _reconcile(

@@ -208,6 +208,19 @@ class _Recompute:
 
     def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
         """Analyse the pods found and queue their records' upsert; returns how many."""
+        rows = [
+            row
+            for uid, snapshot in self.pods.items()
+            if (row := self._record(uid, snapshot, now)) is not None
+        ]
+        self._store(writes, rows)
+        return len(rows)
+
+    def _record(self, uid: str, snapshot: PodSnapshot, now: datetime) -> tuple[Any, ...] | None:
+        """One pod's record row (None: nothing to record)."""
+        raise NotImplementedError
+
+    def _store(self, writes: writer.RoundTrip, rows: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
 
 
@@ -217,30 +230,27 @@ class TerminationRecompute(_Recompute):
     kinds = _KINDS
     endpoints = True
 
-    def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
-        rows: list[tuple[Any, ...]] = []
-        for uid, snapshot in self.pods.items():
-            analysis = analyze_termination(
-                pod=snapshot,
-                transitions=self.transitions.get(uid, ()),
-                events=self.events.get(uid, ()),
-                endpoints=self.observations.get(uid, ()),
-                now=now,
-            )
-            if analysis is None:
-                continue
-            rows.append(
-                (
-                    uid,
-                    analysis.cause.value,
-                    "\n".join(f"{c.name}:{c.verdict.value}"[:300] for c in analysis.containers),
-                    analysis.started.at,
-                    orjson.dumps(analysis).decode(),
-                    now,
-                )
-            )
+    def _record(self, uid: str, snapshot: PodSnapshot, now: datetime) -> tuple[Any, ...] | None:
+        analysis = analyze_termination(
+            pod=snapshot,
+            transitions=self.transitions.get(uid, ()),
+            events=self.events.get(uid, ()),
+            endpoints=self.observations.get(uid, ()),
+            now=now,
+        )
+        if analysis is None:
+            return None
+        return (
+            uid,
+            analysis.cause.value,
+            "\n".join(f"{c.name}:{c.verdict.value}"[:300] for c in analysis.containers),
+            analysis.started.at,
+            orjson.dumps(analysis).decode(),
+            now,
+        )
+
+    def _store(self, writes: writer.RoundTrip, rows: list[tuple[Any, ...]]) -> None:
         writer.upsert_terminations(writes, cluster_id=self.cluster_id, rows=rows)
-        return len(rows)
 
 
 class StartupRecompute(_Recompute):
@@ -249,25 +259,22 @@ class StartupRecompute(_Recompute):
     kinds = None
     endpoints = False
 
-    def write(self, writes: writer.RoundTrip, *, now: datetime) -> int:
-        rows: list[tuple[Any, ...]] = []
-        for uid, snapshot in self.pods.items():
-            analysis = analyze_startup(
-                pod=snapshot,
-                transitions=self.transitions.get(uid, ()),
-                events=self.events.get(uid, ()),
-            )
-            sli = analysis.api_sli
-            rows.append(
-                (
-                    uid,
-                    snapshot.creation_timestamp,
-                    sli.pod_startup.value,
-                    sli.pod_startup_sli.value,
-                    sli.within_slo,
-                    orjson.dumps(analysis).decode(),
-                    now,
-                )
-            )
+    def _record(self, uid: str, snapshot: PodSnapshot, now: datetime) -> tuple[Any, ...] | None:
+        analysis = analyze_startup(
+            pod=snapshot,
+            transitions=self.transitions.get(uid, ()),
+            events=self.events.get(uid, ()),
+        )
+        sli = analysis.api_sli
+        return (
+            uid,
+            snapshot.creation_timestamp,
+            sli.pod_startup.value,
+            sli.pod_startup_sli.value,
+            sli.within_slo,
+            orjson.dumps(analysis).decode(),
+            now,
+        )
+
+    def _store(self, writes: writer.RoundTrip, rows: list[tuple[Any, ...]]) -> None:
         writer.upsert_startups(writes, cluster_id=self.cluster_id, rows=rows)
-        return len(rows)
