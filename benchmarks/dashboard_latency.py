@@ -22,8 +22,9 @@ pods. Then:
     (``performance.timeOrigin + performance.now()``, the same wall clock). Printed with it:
     the churn that really reached the pods stream, the ingest backlog, the hops (watch
     receipt from the restart transition's ``observed_at``, a listener on the all-pods group,
-    frame arrival in the page), CPU per process, PostgreSQL's busiest statements and the
-    load average.
+    frame arrival in the page), CPU per process, each kind of page's renderer main-thread
+    time per frame (DevTools ``Performance`` metrics), PostgreSQL's busiest statements and
+    the load average.
 """
 
 from __future__ import annotations
@@ -449,6 +450,43 @@ class PublishListener:
             await layer.group_discard(all_pods_group(), channel)
 
 
+class RendererTime:
+    """Each page's main-thread time in its renderer (Chrome DevTools ``Performance`` metrics,
+    thread CPU time): what the pages cost the browser per frame, split into script, style and
+    layout (the rest is mostly paint and HTML parsing)."""
+
+    METRICS = ("TaskDuration", "ScriptDuration", "RecalcStyleDuration", "LayoutDuration")
+
+    def __init__(self, context: Any, pages: list[Any]) -> None:
+        self.sessions = [context.new_cdp_session(page) for page in pages]
+        for session in self.sessions:
+            session.send("Performance.enable", {"timeDomain": "threadTicks"})
+        self.before = [self._read(session) for session in self.sessions]
+
+    def _read(self, session: Any) -> dict[str, float]:
+        metrics = session.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: float(m["value"]) for m in metrics if m["name"] in self.METRICS}
+
+    def report(self, frames: list[int], urls: list[str]) -> list[str]:
+        """Per kind of page (its URL): main-thread ms per frame received, and its parts."""
+        kinds: dict[str, list[tuple[dict[str, float], int]]] = {}
+        for index, session in enumerate(self.sessions):
+            after = self._read(session)
+            spent = {k: after.get(k, 0.0) - self.before[index].get(k, 0.0) for k in self.METRICS}
+            kinds.setdefault(urls[index % len(urls)], []).append((spent, frames[index]))
+        lines = []
+        for url, rows in kinds.items():
+            count = max(sum(f for _, f in rows), 1)
+            per = {k: sum(s[k] for s, _ in rows) * 1000 / count for k in self.METRICS}
+            lines.append(
+                f"renderer main thread per frame, pages ?{url.split('?', 1)[1]}: "
+                f"{per['TaskDuration']:.2f} ms (script {per['ScriptDuration']:.2f}, style "
+                f"{per['RecalcStyleDuration']:.2f}, layout {per['LayoutDuration']:.2f}) over "
+                f"{count:,} frames"
+            )
+        return lines
+
+
 def _stream_events(cluster_id: int) -> tuple[int, str]:
     from lifecycle_dash.ingest.models import WatchStream
 
@@ -488,8 +526,10 @@ class FlushSampler:
         from lifecycle_dash.ingest.models import WatchStream
 
         last: tuple[int, Any] | None = None
+        polls = 0
         try:
             while not self._stop.wait(0.02):
+                polls += 1
                 row = (
                     WatchStream.objects.filter(cluster_id=self.cluster_id, resource="pods")
                     .values_list("events_total", "last_flush_at")
@@ -500,6 +540,11 @@ class FlushSampler:
                 if last is not None and row[1] is not None and row[0] > last[0]:
                     self.flushes.append((row[1].timestamp() * 1000, row[0] - last[0]))
                 last = row
+                if polls % 5:
+                    # Activity every 100 ms is enough for averages: sampled at every poll,
+                    # the sampler and its database session took about a tenth of a core
+                    # (perf), taken from the very processes being measured.
+                    continue
                 with connection.cursor() as cursor:
                     cursor.execute(
                         "SELECT pid, state, coalesce(wait_event_type, 'CPU'), "
@@ -688,6 +733,7 @@ def dom_latency(
                 listener = PublishListener()
                 listener.start()
                 page.wait_for_timeout(1000)
+                renderer = RendererTime(context, pages)
 
                 load_before = os.getloadavg()
                 cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
@@ -733,6 +779,7 @@ def dom_latency(
                 pages[0].wait_for_timeout(2000)  # the last changes' way to the pages
                 seen_by_page = [page.evaluate("window.__seen") for page in pages]
                 frames = [page.evaluate("window.__frames") for page in pages]
+                renderer_report = renderer.report(frames, urls)
                 listener.stop()
                 browser.close()
     finally:
@@ -773,6 +820,8 @@ def dom_latency(
         f"{(listened_after[1] - listened_before[1]) / elapsed:,.0f} pods/s"
     )
     print(f"  frames per page: {statistics.median(frames) / elapsed:.1f}/s (median page)")
+    for line in renderer_report:
+        print(f"    {line}")
     if errors:
         print(f"  probe errors: {errors[:3]}")
     keys = [key for key in probes.sent if not key.endswith(":0")]
