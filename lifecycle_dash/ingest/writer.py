@@ -4,9 +4,10 @@ Every function takes an open cursor or a ``RoundTrip`` and is called inside the 
 transaction (``processors.py``); none commits. No ORM instance is built on this path: at tens of
 thousands of events per second the per-object cost of the ORM is the bottleneck, so rows are
 tuples and statements are a COPY (``ingest_transition``, ``ingest_eventoccurrence``,
-``ingest_endpointobservation``) or one ``INSERT ... SELECT FROM jsonb_to_recordset(...) ON
-CONFLICT`` per table (pods, events, slices, termination and startup records), queued on a
-``RoundTrip`` with the other statements that can go with it.
+``ingest_endpointobservation``) or one ``INSERT ... SELECT ... ON CONFLICT`` per table, queued
+on a ``RoundTrip`` with the other statements that can go with it: from one
+``jsonb_to_recordset(...)`` parameter for events, slices, termination and startup records, and
+from a staging table filled by COPY for pods (why: the comment at ``_POD_STAGE``).
 
 ``save_checkpoint`` is the last statement of every flush: the resourceVersion commits with the
 data it covers, and when the processor was created under a lease the update is conditional on
