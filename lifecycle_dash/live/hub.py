@@ -16,12 +16,14 @@ and access scope, a timeline's uid) and hand any I/O to tasks of their own
 Lifecycle: ``join`` registers a connection and returns once the hub's group membership is in
 place (a connection joins before it reads its initial state, so a change in between is
 re-read, not lost); the first join starts the receiving task. ``leave`` unregisters; the last
-one out stops the task, which leaves the group. Membership is re-added every
-``REFRESH_SECONDS`` (Channels drops members older than ``group_expiry``). A failing layer
-(Redis restarting, a network blip) never ends the hub: it logs, backs off, joins again and
-then calls every connection's ``hub_missed``, since batches may have been lost meanwhile
-(dashboards re-read their page, timelines re-render). A ``join`` while the layer is down
-fails after ``JOIN_TIMEOUT_SECONDS``, and the browser retries, as before.
+one out stops the task, which leaves the group. It waits ``STOP_TIMEOUT_SECONDS`` at most
+for that, so a closing connection never hangs on a stuck layer (the next task then takes a
+channel of its own). Membership is re-added every ``REFRESH_SECONDS`` (Channels drops members
+older than ``group_expiry``). A failing layer (Redis restarting, a network blip) never ends
+the hub: it logs, backs off, joins again and then calls every connection's ``hub_missed``,
+since batches may have been lost meanwhile (dashboards re-read their page, timelines
+re-render). A ``join`` while the layer is down fails after ``JOIN_TIMEOUT_SECONDS``, and the
+browser retries, as before.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 # failed receive (a flushed Redis) within minutes, for one cheap ZADD per process.
 REFRESH_SECONDS = 600.0
 JOIN_TIMEOUT_SECONDS = 4.0
+# The receiving task's own cleanup is one Redis command (leaving the group).
+STOP_TIMEOUT_SECONDS = 5.0
 BACKOFF_FIRST_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 10.0
 
@@ -129,32 +133,44 @@ class Hub:
                 return
             task, self._task = self._task, None
             task.cancel()
-            await asyncio.wait([task])
-            if not task.cancelled() and task.exception() is not None:
+            done, _ = await asyncio.wait([task], timeout=STOP_TIMEOUT_SECONDS)
+            if not done:
+                # The last connection's cleanup (maybe of an instance daphne cancelled) must
+                # not wait on the layer forever. The next join starts a task on a channel of
+                # its own, so the two never share one.
+                log.error("live hub: its task did not stop in %.0f s", STOP_TIMEOUT_SECONDS)
+                self.channel = None
+            elif not task.cancelled() and task.exception() is not None:
                 log.error("live hub: stopping failed", exc_info=task.exception())
 
     async def _run(self) -> None:
         layer = self.layer
+        task = asyncio.current_task()
+        assert task is not None
         backoff = BACKOFF_FIRST_SECONDS
         missed = False
         refresher: asyncio.Task[None] | None = None
+        channel: str | None = None
         try:
             while True:
+                if task.cancelling():
+                    # Stopped, though the await that was cancelled returned or failed instead
+                    # of raising CancelledError (a library swallowed it): stop all the same.
+                    raise asyncio.CancelledError
                 try:
-                    if self.channel is None:
-                        self.channel = await layer.new_channel()
+                    if channel is None:
+                        channel = self.channel = self.channel or await layer.new_channel()
                     if not self._ready.is_set():
-                        await layer.group_add(self.group, self.channel)
+                        await layer.group_add(self.group, channel)
                         self._ready.set()
                         if refresher is None:
-                            refresher = asyncio.create_task(self._refresh(self.channel))
+                            refresher = asyncio.create_task(self._refresh(channel))
                         if missed:
                             missed = False
                             self._dispatch_missed()
-                    message = await layer.receive(self.channel)
+                    message = await layer.receive(channel)
                 except Exception as exc:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
+                    if task.cancelling():
                         raise asyncio.CancelledError from exc  # being stopped, not failing
                     self.failures += 1
                     log.warning(
@@ -172,13 +188,14 @@ class Hub:
                 backoff = BACKOFF_FIRST_SECONDS
                 self._dispatch(message)
         finally:
-            self._ready.clear()
+            if self._task in (None, task):  # not a successor's, after leave gave up waiting
+                self._ready.clear()
             if refresher is not None:
                 refresher.cancel()
                 await asyncio.wait([refresher])
-            if self.channel is not None:
+            if channel is not None:
                 with contextlib.suppress(Exception):
-                    await layer.group_discard(self.group, self.channel)
+                    await layer.group_discard(self.group, channel)
 
     async def _refresh(self, channel: str) -> None:
         """Channels drops a group's members older than ``group_expiry``: stay younger."""

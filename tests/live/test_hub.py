@@ -4,6 +4,7 @@ loop, fanned out in memory, and surviving a failing layer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from lifecycle_dash.live import consumers
+from lifecycle_dash.live import hub as hub_module
 from lifecycle_dash.live.consumers import DashboardConsumer
 from lifecycle_dash.live.groups import all_pods_group
 from lifecycle_dash.live.hub import Changes, Hub, hub
@@ -300,3 +302,91 @@ def test_dashboards_on_the_same_page_share_one_prefilter_per_batch(
         }
         assert taken[dashboard] == alone
     assert any(taken.values())
+
+
+class _SwallowingLayer(_FlakyLayer):
+    """The real layer, whose receive answers its first cancellation with a message instead of
+    raising CancelledError (as a library racing a reply against the cancel can)."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.swallowed = 0
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        try:
+            return await super().receive(channel)
+        except asyncio.CancelledError:
+            if self.swallowed:
+                raise
+            self.swallowed += 1
+            return {"type": "pod.changed", "pods": [{"uid": "u-late"}]}
+
+
+@pytest.mark.asyncio
+async def test_a_hub_stops_even_when_the_layer_swallows_its_cancellation() -> None:
+    layer = _SwallowingLayer()
+    group = f"hubtest.{uuid.uuid4().hex[:8]}"
+    subject = Hub(layer, group=group)
+    recorder = _Recorder()
+    await subject.join(recorder)
+    await asyncio.sleep(0.05)  # the hub is inside receive()
+
+    await asyncio.wait_for(subject.leave(recorder), 3)
+
+    assert layer.swallowed == 1
+    assert not subject.running
+    assert layer.receives == 1  # it did not go back to receiving
+    assert await _members(group) == set()
+
+
+class _StuckLayer(_FlakyLayer):
+    """The real layer, whose first receive does not end until released, cancelled or not (a
+    Redis that stopped answering, under a library that shields its reads)."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.release = asyncio.Event()
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        if self.receives:
+            return await super().receive(channel)
+        self.receives += 1
+        while not self.release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.release.wait()
+        raise ConnectionError("gone")
+
+
+@pytest.mark.asyncio
+async def test_leaving_a_stuck_hub_returns_and_the_next_join_takes_a_new_channel(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(hub_module, "STOP_TIMEOUT_SECONDS", 0.2)
+    layer = _StuckLayer()
+    group = f"hubtest.{uuid.uuid4().hex[:8]}"
+    subject = Hub(layer, group=group)
+    first = _Recorder()
+    await subject.join(first)
+    stuck_channel = subject.channel
+    await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(subject.leave(first), 3)
+    assert "did not stop" in caplog.text
+
+    second = _Recorder()
+    await subject.join(second)
+    assert subject.channel not in (None, stuck_channel)
+    assert await _members(group) == {stuck_channel, subject.channel}
+    # Once the stuck receive ends, its task leaves with its own channel, not the new one.
+    layer.release.set()
+    for _ in range(100):
+        if await _members(group) == {subject.channel}:
+            break
+        await asyncio.sleep(0.02)
+    assert await _members(group) == {subject.channel}
+    # ... and leaves the running task's readiness alone: a join still returns at once.
+    third = _Recorder()
+    await subject.join(third, timeout=1)
+    await subject.leave(second)
+    await subject.leave(third)
+    assert await _members(group) == set()
