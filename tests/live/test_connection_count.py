@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from typing import Any
 
@@ -34,6 +35,15 @@ def _database_url() -> str:
     )
 
 
+def _stacks() -> str:
+    """Every task of the loop with where it waits."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        out.write(f"\n{task!r}\n")
+        task.print_stack(file=out)
+    return out.getvalue()
+
+
 async def _members(group: str) -> set[str]:
     layer: Any = get_channel_layer()
     key = layer._group_key(group)
@@ -60,10 +70,14 @@ async def test_an_instance_cancelled_while_reading_its_page_is_uncounted_and_lea
         # The client is gone and the instance is still stuck in connect(): daphne cancels it
         # after --application-close-timeout, so disconnect() is never dispatched.
         communicator.future.cancel()
+        # Bounded: a cleanup that hangs fails here, naming what it waits on, not at the
+        # suite's timeout.
+        await asyncio.wait([communicator.future], timeout=20)
+        assert communicator.future.done(), _stacks()
         with pytest.raises(asyncio.CancelledError):
             await communicator.future
         assert open_websockets().get("dashboard", 0) == before
-        assert await _members(all_pods_group()) == members_before
+        assert await _members(all_pods_group()) == members_before, _stacks()
     finally:
         await blocker.rollback()
         await blocker.close()
