@@ -85,10 +85,20 @@
       }
       cell.ldSent = html;
     }
+    tint(row);
+  }
+  function tint(row) {
     row.classList.add("is-changed");
     clearTimeout(row.ldChanged);
     row.ldChanged = setTimeout(function () { row.classList.remove("is-changed"); }, CHANGED_MS);
   }
+  // A row entering the page live is tinted the same way. (htmx's own htmx-added class is
+  // removed after settleDelay, 20 ms: an animation keyed on it never showed.) Page loads and
+  // whole-body swaps fire htmx:load on the table body, not on its rows: nothing is tinted.
+  document.addEventListener("htmx:load", function (event) {
+    var row = event.target;
+    if (row && row.tagName === "TR" && row.classList.contains("pod") && row.parentNode && row.parentNode.id === "pod-rows") tint(row);
+  });
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var detail = event.detail, row = detail.target;
     var fresh = detail.fragment && detail.fragment.firstElementChild;

@@ -55,13 +55,18 @@ def test_pods_appear_change_and_leave_without_a_reload(live_web, browser, artifa
     wait_live(page)
     # Marks this document: a reload would lose it.
     page.evaluate("window.__sameDocument = true")
+    # The rows the page opened with are not tinted as entering (the first frame refreshed them).
+    assert page.evaluate("document.querySelectorAll('#pod-rows tr.is-changed').length") == 0
 
     feed.send(("ADDED", f.pending_unscheduled_pod(uid=uid(1), name="web-a")))
     page.wait_for_selector(f"#pod-{uid(1)}")
-    # Inserted in sort order, above web-b.
+    # Inserted in sort order, above web-b, and tinted for a second as it enters.
     names = page.locator("#pod-rows tr.pod td.c-name").all_inner_texts()
     assert names == ["web-a", "web-b"]
     assert status_of(page, 1) == "Pending"
+    entered = f"document.getElementById('pod-{uid(1)}')"
+    assert page.evaluate(f"{entered}.classList.contains('is-changed')") is True
+    wait_js(page, f"!{entered}.classList.contains('is-changed')", timeout=5)
 
     # A changed row is updated in place (cell contents, not a new <tr>: a new row makes the
     # browser lay out the whole table again), keeping the page's own state: the selection.
