@@ -6,6 +6,7 @@ deployment is one clear line rather than a behaviour surprise later.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -280,7 +281,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-# Without collectstatic (development, tests) WhiteNoise finds files through the finders.
+# Without collectstatic (development, tests) WhiteNoise finds files through the finders; it
+# still warns at every process start when STATIC_ROOT does not exist, so an empty one is made.
+if not STATIC_ROOT.is_dir():
+    # (A read-only image without collectstatic keeps the warning: it is then deserved.)
+    with contextlib.suppress(OSError):
+        STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
