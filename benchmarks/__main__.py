@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 # Domain first, then the simulator, then the paths that build on both.
@@ -50,6 +52,7 @@ def main(argv: list[str]) -> int:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
+                preexec_fn=die_with_parent,
             )
             assert process.stdout is not None
             for line in process.stdout:

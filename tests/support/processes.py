@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -13,6 +14,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+# Resolved once, here: the child calls it between fork and exec, where it must not load
+# anything (another thread of the parent may hold the loader's lock).
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: SIGTERM to the child when the process that started it dies, however.
+
+    A test run or benchmark killed from outside (a timeout's SIGTERM, a SIGKILL) never runs
+    the ``finally`` that stops its children: they went on running, taking CPU and ports from
+    every later run on the machine. Tied to the starting thread, so start children from the
+    thread that outlives them (the main thread, in tests and benchmarks).
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -47,7 +66,13 @@ def running(
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     try:
         yield process

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from tests.support.processes import BASE_DIR
+from tests.support.processes import BASE_DIR, die_with_parent
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -66,6 +66,7 @@ class Simulator:
             stdout=subprocess.PIPE,
             stderr=self._log,
             start_new_session=True,
+            preexec_fn=die_with_parent,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self.process.stdout is not None
