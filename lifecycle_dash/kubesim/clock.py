@@ -7,6 +7,9 @@ timestamp written into objects stays consistent with the simulated clock.
 
 ``advance()`` jumps simulated time forward without waiting; it exists for tests and for
 fast-forwarding quiet periods. Timers scheduled before a jump keep their real-time deadline.
+``monotonic`` is the real clock read; a test playing a scenario on an event loop whose time
+jumps from timer to timer passes that loop's ``time`` and gets the same play however busy the
+machine is.
 """
 
 from __future__ import annotations
@@ -19,18 +22,25 @@ from typing import Any
 
 
 class SimClock:
-    def __init__(self, *, speed: float = 1.0, start: datetime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        start: datetime | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         if start is not None and start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self.speed = speed
-        self._real_origin = time.monotonic()
+        self._monotonic = monotonic
+        self._real_origin = monotonic()
         self._sim_origin = (start or datetime.now(UTC)).astimezone(UTC)
         self._offset = 0.0
 
     def now(self) -> datetime:
-        elapsed = (time.monotonic() - self._real_origin) * self.speed + self._offset
+        elapsed = (self._monotonic() - self._real_origin) * self.speed + self._offset
         return self._sim_origin + timedelta(seconds=elapsed)
 
     def advance(self, sim_seconds: float) -> None:

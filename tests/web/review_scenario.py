@@ -25,6 +25,7 @@ from lifecycle_dash.kubesim.engine.simulation import Simulation
 from lifecycle_dash.kubesim.store import Store
 from lifecycle_dash.lifecycle.kubectl import kubectl_status
 from lifecycle_dash.lifecycle.snapshot import snapshot_from_pod
+from tests.support.virtual_time import VirtualTimeLoop
 
 Json = dict[str, Any]
 _RESOURCES = ("pods", "events", "endpointslices")
@@ -58,7 +59,7 @@ class Played:
 
 
 async def _run(seconds: float, speed: float, start: datetime) -> Played:
-    clock = SimClock(speed=speed, start=start)
+    clock = SimClock(speed=speed, start=start, monotonic=asyncio.get_running_loop().time)
     store = Store(clock)
     sim = Simulation(store, clock, scenario="demo", seed=1)
     received: list[tuple[datetime, str, str, Json]] = []
@@ -77,10 +78,21 @@ async def _run(seconds: float, speed: float, start: datetime) -> Played:
     return played
 
 
-def play_demo(*, seconds: float = 330.0, speed: float = 100.0) -> Played:
-    """Play the demo scenario from (real now - seconds), so it ends about now."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
-    return asyncio.run(_run(seconds, speed, start))
+def play_demo(
+    *, seconds: float = 330.0, speed: float = 100.0, start: datetime | None = None
+) -> Played:
+    """Play the demo scenario from ``start`` (default: real now - seconds, so it ends about
+    now).
+
+    In virtual time: the same history on every run, however busy the machine.
+    """
+    if start is None:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(_run(seconds, speed, start))
+    finally:
+        loop.close()
 
 
 def ingest(played: Played, *, cluster: Cluster) -> None:
