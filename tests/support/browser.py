@@ -34,3 +34,21 @@ def wait_js(page: Any, expression: str, *, timeout: float = 10.0) -> None:
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
         page.wait_for_timeout(50)
+
+
+def element_screenshot(page: Any, selector: str, path: str, *, attempts: int = 3) -> None:
+    """``selector``'s screenshot, taken again when a live frame replaced the element meanwhile.
+
+    A live timeline re-renders its panels (its pod's ``pod.changed``, or a catch-up after the
+    hub lost the layer), which may happen just after the page loaded: Playwright then fails
+    with "Element is not attached to the DOM".
+    """
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            page.locator(selector).screenshot(path=path)
+            return
+        except Error as exc:
+            if "not attached" not in str(exc) or attempt == attempts - 1:
+                raise

@@ -22,6 +22,7 @@ from lifecycle_dash.ingest.models import Cluster, EventOccurrence, Pod
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.beat import Beat
+from tests.support.browser import element_screenshot
 from tests.support.processes import celery_worker_command, running, wait_until
 from tests.web import timeline_data as data
 
@@ -134,7 +135,7 @@ def test_the_timeline_draws_lanes_and_a_waterfall_for_a_processed_history(
     assert fill == "rgb(45, 164, 78)"
     assert page.locator("#pod-lanes [data-lane='ctr-app'] .marker").count() >= 5
     page.screenshot(path=str(artifacts_dir / "timeline-sigkill-processors.png"), full_page=True)
-    page.locator("#pod-lanes").screenshot(path=str(artifacts_dir / "timeline-sigkill-lanes.png"))
+    element_screenshot(page, "#pod-lanes", str(artifacts_dir / "timeline-sigkill-lanes.png"))
     # Dragging across the lanes zooms to that window through the URL.
     box = page.locator("svg.swimlanes").bounding_box()
     assert box is not None
@@ -151,5 +152,5 @@ def test_the_timeline_draws_lanes_and_a_waterfall_for_a_processed_history(
     page.goto(f"{live_web}/pods/{crashing.uid}/")
     page.wait_for_selector("svg.swimlanes")
     assert page.locator("#pod-lanes .marker.restart").count() == 3
-    page.locator("#pod-lanes").screenshot(path=str(artifacts_dir / "timeline-crashloop-gap.png"))
+    element_screenshot(page, "#pod-lanes", str(artifacts_dir / "timeline-crashloop-gap.png"))
     page.close()
