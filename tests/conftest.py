@@ -58,6 +58,22 @@ def _use_test_redis() -> None:
 _use_test_redis()
 
 
+@pytest.fixture(autouse=True)
+def _channel_layer_per_test() -> Iterator[None]:
+    """Each test gets its own channel layer object.
+
+    A channels_redis layer keeps asyncio locks (``receive_lock``, ``receive_clean_locks``)
+    for the one event loop a process runs in production. Tests run one loop each, and a lock
+    that a receive on an earlier test's loop left held, or bound to that loop, then failed
+    every later receive in the process with "is bound to a different event loop": a CI run
+    lost ten live tests to it.
+    """
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     import redis
     from django.conf import settings
