@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
 import pytest
@@ -10,12 +9,12 @@ import pytest
 from lifecycle_dash.lifecycle.diagnose import DiagnosisId, PodEvidence, diagnose_workload
 from lifecycle_dash.lifecycle.startup import analyze_startup
 from lifecycle_dash.lifecycle.termination import analyze_termination
-from tests.lifecycle.test_termination_groundtruth import Watched, _play
+from tests.lifecycle.test_termination_groundtruth import Watched, watch
 
 
 @functools.cache
 def played(scenario: str, seconds: float) -> Watched:
-    return asyncio.run(_play(scenario, seconds, speed=100))
+    return watch(scenario, seconds)
 
 
 def evidence(watched: Watched) -> list[PodEvidence]:

@@ -31,6 +31,7 @@ from lifecycle_dash.lifecycle.termination import (
     analyze_termination,
 )
 from lifecycle_dash.lifecycle.transitions import Transition
+from tests.support.virtual_time import run_in_virtual_time
 
 SLACK = timedelta(seconds=1)  # whole-second API times
 
@@ -66,14 +67,20 @@ class Watched:
         return datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
 
 
-async def _play(scenario: str, seconds: float, speed: float) -> Watched:
-    clock = SimClock(speed=speed)
+def watch(scenario: str, seconds: float) -> Watched:
+    """Play ``scenario`` in virtual time, so every change is observed at the instant it was
+    made however busy the machine is."""
+    return run_in_virtual_time(_play(scenario, seconds))
+
+
+async def _play(scenario: str, seconds: float) -> Watched:
+    clock = SimClock(monotonic=asyncio.get_running_loop().time)
     store = Store(clock)
     sim = Simulation(store, clock, scenario=scenario, seed=1)
     received: list[tuple[datetime, str, str, dict[str, Any]]] = []
     store.subscribe(lambda t, k, o: received.append((clock.now(), t, k, copy.deepcopy(o))))
     await sim.start()
-    await asyncio.sleep(seconds / speed)
+    await asyncio.sleep(seconds)
     await sim.stop()
     watched = Watched(truth=list(sim.truth.records), end=clock.now())
     slices: dict[str, dict[str, Any]] = {}
@@ -101,7 +108,7 @@ async def _play(scenario: str, seconds: float, speed: float) -> Watched:
 
 @pytest.fixture(scope="module")
 def sigkill() -> Watched:
-    return asyncio.run(_play("sigkill", 40, speed=100))
+    return watch("sigkill", 40)
 
 
 def test_a_pod_ignoring_sigterm_is_judged_sigkilled_after_its_grace(sigkill):
@@ -166,7 +173,7 @@ def _names(watched: Watched, what: str, prefix: str = "") -> list[str]:
 
 @pytest.fixture(scope="module")
 def prestop() -> Watched:
-    return asyncio.run(_play("prestop", 60, speed=100))
+    return watch("prestop", 60)
 
 
 def test_a_prestop_sleep_longer_than_endpoint_withdrawal_avoids_the_traffic_race(prestop):
@@ -205,7 +212,7 @@ def test_a_failed_prestop_widens_the_sigterm_bounds_to_contain_the_truth(prestop
     ],
 )
 def test_endings_that_are_not_plain_deletes_are_recognised(scenario, seconds, what, cause):
-    watched = asyncio.run(_play(scenario, seconds, speed=100))
+    watched = watch(scenario, seconds)
     names = _names(watched, what)
 
     assert names

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class _Skipping(selectors.DefaultSelector):
@@ -34,3 +37,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self.virtual_now
+
+
+def run_in_virtual_time(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a ``VirtualTimeLoop``: sleeps and timers cost no real time."""
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        loop.close()

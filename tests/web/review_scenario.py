@@ -25,7 +25,7 @@ from lifecycle_dash.kubesim.engine.simulation import Simulation
 from lifecycle_dash.kubesim.store import Store
 from lifecycle_dash.lifecycle.kubectl import kubectl_status
 from lifecycle_dash.lifecycle.snapshot import snapshot_from_pod
-from tests.support.virtual_time import VirtualTimeLoop
+from tests.support.virtual_time import run_in_virtual_time
 
 Json = dict[str, Any]
 _RESOURCES = ("pods", "events", "endpointslices")
@@ -88,11 +88,7 @@ def play_demo(
     """
     if start is None:
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
-    loop = VirtualTimeLoop()
-    try:
-        return loop.run_until_complete(_run(seconds, speed, start))
-    finally:
-        loop.close()
+    return run_in_virtual_time(_run(seconds, speed, start))
 
 
 def ingest(played: Played, *, cluster: Cluster) -> None:

@@ -12,6 +12,7 @@ from lifecycle_dash.kubesim.deletion import request_pod_deletion
 from lifecycle_dash.kubesim.engine import Simulation
 from lifecycle_dash.kubesim.store import Store
 from tests.kubesim.engine.support import container_status
+from tests.support.virtual_time import run_in_virtual_time
 
 MANIFEST = {
     "apiVersion": "v1",
@@ -38,24 +39,24 @@ MANIFEST = {
 
 
 async def _play() -> tuple[Store, Simulation, list[dict[str, Any]]]:
-    clock = SimClock(speed=100)
+    clock = SimClock(monotonic=asyncio.get_running_loop().time)
     store = Store(clock)
     sim = Simulation(store, clock, scenario="none", seed=1)
     history: list[tuple[str, dict[str, Any]]] = []
     store.subscribe(lambda t, k, o: history.append((t, o)) if k == "pods" else None)
     await sim.start()
     store.create("pods", MANIFEST)
-    await asyncio.sleep(0.1)  # 10 simulated seconds
+    await asyncio.sleep(10)
     running = store.get("pods", "default", "hello")
     assert running is not None
     request_pod_deletion(store, "default", "hello")
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(15)
     await sim.stop()
     return store, sim, [running, *[o for _, o in history]]
 
 
 def test_a_pod_applied_through_the_api_is_scheduled_run_and_terminated():
-    store, sim, (running, *history) = asyncio.run(_play())
+    store, sim, (running, *history) = run_in_virtual_time(_play())
     assert running["status"]["phase"] == "Running"
     assert running["spec"]["nodeName"].startswith("node-")
     assert container_status(running, "app")["ready"] is True
@@ -72,7 +73,7 @@ def test_a_pod_applied_through_the_api_is_scheduled_run_and_terminated():
 
 
 async def _force_delete() -> tuple[Store, Simulation, list[tuple[str, dict[str, Any]]]]:
-    clock = SimClock(speed=100)
+    clock = SimClock(monotonic=asyncio.get_running_loop().time)
     store = Store(clock)
     sim = Simulation(store, clock, scenario="none", seed=1)
     history: list[tuple[str, dict[str, Any]]] = []
@@ -86,15 +87,15 @@ async def _force_delete() -> tuple[Store, Simulation, list[tuple[str, dict[str, 
         "spec": {"containers": [{"name": "app", "image": "acme/shell:1"}]},
     }
     store.create("pods", manifest)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(10)
     request_pod_deletion(store, "default", "stubborn", 0)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(10)
     await sim.stop()
     return store, sim, history
 
 
 def test_a_force_deleted_pod_is_gone_at_once_but_still_killed_on_the_node():
-    store, sim, history = asyncio.run(_force_delete())
+    store, sim, history = run_in_virtual_time(_force_delete())
     assert store.get("pods", "default", "stubborn") is None
     assert [t for t, _ in history][-2:] == ["MODIFIED", "DELETED"]
     assert all(o["status"].get("phase") != "Failed" for _, o in history)

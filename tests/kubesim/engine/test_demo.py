@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.kubesim.engine.support import Run, kubectl_status, play
@@ -11,7 +9,7 @@ from tests.kubesim.engine.support import Run, kubectl_status, play
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    return asyncio.run(play("demo", 420, speed=400, seed=5))
+    return play("demo", 420, seed=5)
 
 
 def test_the_demo_shows_every_promised_status(run):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from tests.kubesim.engine.support import Run, play
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    return asyncio.run(play("prestop", 45, speed=200))
+    return play("prestop", 45)
 
 
 def _slices(run: Run) -> list[dict[str, Any]]:
@@ -79,7 +78,7 @@ def test_a_failing_prestop_hook_records_failed_pre_stop_hook(run):
 
 
 def test_readiness_flaps_flip_serving_and_emit_unhealthy():
-    run = asyncio.run(play("readiness", 80, speed=200))
+    run = play("readiness", 80)
     pod = run.pod("readiness", "flappy")
     ready: list[str] = []
     for _, obj in run.pod_history("readiness", "flappy"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from tests.kubesim.engine.support import Run, condition, container_status, kubec
 
 @pytest.fixture(scope="module")
 def nodeloss() -> Run:
-    return asyncio.run(play("nodeloss", 110, speed=300))
+    return play("nodeloss", 110)
 
 
 def _lost_pods(run: Run) -> list[dict[str, Any]]:
@@ -61,7 +60,7 @@ def test_replacements_run_on_the_surviving_node(nodeloss):
 
 
 def test_kubelet_eviction_fails_the_pod_without_deleting_it():
-    run = asyncio.run(play("eviction", 40, speed=200))
+    run = play("eviction", 40)
     evicted = [p for p in run.pods("eviction") if p["status"].get("reason") == "Evicted"]
     assert len(evicted) == 1
     pod = evicted[0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.kubesim.engine.support import Run, container_status, kubectl_status, play
@@ -11,7 +9,7 @@ from tests.kubesim.engine.support import Run, container_status, kubectl_status, 
 
 @pytest.fixture(scope="module")
 def crashloop() -> Run:
-    return asyncio.run(play("crashloop", 200, speed=300))
+    return play("crashloop", 200)
 
 
 def test_crash_loop_back_off_follows_the_kubelet_schedule(crashloop):
@@ -62,7 +60,7 @@ def test_back_off_events_are_aggregated_with_a_count(crashloop):
 
 
 def test_oom_killed_job_pods_fail_with_137():
-    run = asyncio.run(play("oom", 45, speed=300))
+    run = play("oom", 45)
     pods = run.pods("oom", "nightly-report-")
     assert len(pods) == 2
     for pod in pods:
@@ -76,7 +74,7 @@ def test_oom_killed_job_pods_fail_with_137():
 
 
 def test_liveness_failures_emit_unhealthy_then_killing_then_restart():
-    run = asyncio.run(play("liveness", 60, speed=200))
+    run = play("liveness", 60)
     pod = run.pod("liveness", "unhealthy")
     uid = pod["metadata"]["uid"]
     (unhealthy,) = run.events(uid=uid, reason="Unhealthy")
@@ -94,7 +92,7 @@ def test_liveness_failures_emit_unhealthy_then_killing_then_restart():
 
 
 def test_failed_post_start_hook_kills_and_crash_loops():
-    run = asyncio.run(play("poststart", 40, speed=200))
+    run = play("poststart", 40)
     pod = run.pod("poststart", "hooked")
     uid = pod["metadata"]["uid"]
     assert run.events(uid=uid, reason="FailedPostStartHook")[0]["message"] == "PostStartHook failed"

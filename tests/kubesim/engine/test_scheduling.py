@@ -3,8 +3,6 @@ preemption."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.kubesim.engine.support import Run, condition, kubectl_status, maybe_condition, play
@@ -12,7 +10,7 @@ from tests.kubesim.engine.support import Run, condition, kubectl_status, maybe_c
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    return asyncio.run(play("unschedulable", 40, speed=200))
+    return play("unschedulable", 40)
 
 
 def test_a_pod_too_big_for_every_node_stays_pending_unschedulable(run):
@@ -60,7 +58,7 @@ def test_scheduling_delay_postpones_the_binding(run):
 
 
 def test_preemption_marks_victims_and_binds_the_preemptor():
-    run = asyncio.run(play("preemption", 40, speed=200))
+    run = play("preemption", 40)
     victims = [
         o
         for _, k, o in run.changes

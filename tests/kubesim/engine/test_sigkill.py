@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -13,10 +12,7 @@ from tests.kubesim.engine.support import Run, container_status, kubectl_status, 
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    # Served times are read off a clock running against real time: at 100x, a 10 ms stall
-    # of a loaded machine moved a timestamp by a second, the tolerance below. At 20x the
-    # same check tolerates 50 ms (the run takes 2 s).
-    return asyncio.run(play("sigkill", 40, speed=20))
+    return play("sigkill", 40)
 
 
 def _terminal(run: Run, name: str) -> dict[str, Any]:

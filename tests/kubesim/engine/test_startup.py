@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.kubesim.engine.support import (
@@ -17,12 +15,12 @@ from tests.kubesim.engine.support import (
 
 @pytest.fixture(scope="module")
 def images() -> Run:
-    return asyncio.run(play("imagepull", 60, speed=300))
+    return play("imagepull", 60)
 
 
 @pytest.fixture(scope="module")
 def init() -> Run:
-    return asyncio.run(play("init", 45, speed=300))
+    return play("init", 45)
 
 
 def _waiting_reasons(run: Run, ns: str, pod: str, container: str) -> list[str]:
@@ -151,7 +149,7 @@ def test_a_running_pod_reports_ips_start_time_and_qos(init):
 
 
 def test_a_sidecar_starts_before_the_next_init_and_stops_after_the_app():
-    run = asyncio.run(play("sidecar", 45, speed=200))
+    run = play("sidecar", 45)
     starts = [(r["container"], r["offset"]) for r in run.truth("start", "with-sidecar")]
     assert [c for c, _ in starts] == ["log-shipper", "migrate", "app"]
     sigterms = [(r["container"], r["offset"]) for r in run.truth("sigterm", "with-sidecar")]

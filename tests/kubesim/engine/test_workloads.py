@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -15,7 +14,7 @@ SUFFIX = "[bcdfghjklmnpqrstvwxz2456789]{5}"
 
 @pytest.fixture(scope="module")
 def rollout() -> Run:
-    return asyncio.run(play("rollout", 60, speed=200))
+    return play("rollout", 60)
 
 
 def _ready_count(pods: dict[str, dict[str, Any]]) -> int:
@@ -79,7 +78,7 @@ def test_old_pods_go_through_the_termination_sequence(rollout):
 
 
 def test_a_job_runs_its_completions_with_the_parallelism():
-    run = asyncio.run(play("job", 60, speed=200))
+    run = play("job", 60)
     migrate = run.pods("job", "migrate-")
     assert len(migrate) == 3
     assert all(p["status"]["phase"] == "Succeeded" for p in migrate)
