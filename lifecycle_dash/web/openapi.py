@@ -271,14 +271,19 @@ def _ok(description: str, schema: str) -> JSON:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-def _query(name: str, description: str, schema: JSON | None = None) -> JSON:
-    return {
+def _query(
+    name: str, description: str, schema: JSON | None = None, *, allow_empty: bool = False
+) -> JSON:
+    parameter: JSON = {
         "name": name,
         "in": "query",
         "required": False,
         "description": description,
         "schema": schema or {"type": "string"},
     }
+    if allow_empty:
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 _UID: JSON = {
@@ -342,10 +347,12 @@ def openapi_document(*, server: str = "/") -> JSON:
                             {"type": "string", "enum": ["", "0", "1"]},
                         ),
                         _query("after", "Opaque cursor from a previous page's next link."),
+                        # Empty is the default, as the dashboard's form submits it.
                         _query(
                             "limit",
-                            "Rows per page.",
+                            "Rows per page (default when empty).",
                             {"type": "integer", "minimum": MIN_LIMIT, "maximum": MAX_LIMIT},
+                            allow_empty=True,
                         ),
                     ],
                     "responses": {
@@ -400,8 +407,9 @@ def openapi_document(*, server: str = "/") -> JSON:
                         _query("owner", "Controller owner: Kind/name or a bare name."),
                         _query(
                             "format",
-                            "json (default), md or csv.",
+                            "json (default, also when empty), md or csv.",
                             {"type": "string", "enum": ["json", "md", "csv"]},
+                            allow_empty=True,
                         ),
                     ],
                     "responses": {
