@@ -44,74 +44,35 @@ def _answers(url: str) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_make_run_serves_the_dashboard_and_ctrl_c_leaves_nothing_behind(stack_env, tmp_path):
+def test_make_run_serves_keeps_every_deleted_pods_history_and_ctrl_c_leaves_nothing(
+    stack_env, tmp_path
+):
+    """``make run`` with no cluster configured: the dashboard answers, every process is
+    started, and the simulator's demo lands in the database. At 60x for half a minute (half
+    an hour of rollouts, crash loops, OOM-killed Jobs), every pod the simulator deletes keeps
+    its row, its transitions and its deletion record. Ctrl-C then stops everything it started.
+    The hour-long version is ``python -m lifecycle_dash.stack.soakcheck`` (see the README).
+
+    One run serves all three checks: starting the stack is most of the cost.
+    """
     marker = f"LIFECYCLE_DASH_TEST_RUN={uuid.uuid4().hex}"
     key, value = marker.split("=")
+    truth = tmp_path / "truth.jsonl"
     port = free_port()
     env = {
         **stack_env,
         key: value,
         "PORT": str(port),
         "DASH_ADMIN_PASSWORD": "run-test-pass",
+        "KUBESIM_SPEED": "60",
+        "KUBESIM_TRUTH_OUT": str(truth),
         # Its own schedule file and simulator kubeconfig: another run from this checkout (a
         # developer's, another session's) must not share them.
         "DASH_RUN_DIR": str(tmp_path / "run"),
     }
-    log = (tmp_path / "make-run.log").open("wb")
-    # A new session stands in for the terminal: Ctrl-C reaches its whole foreground group.
-    make = subprocess.Popen(
-        ["make", "--no-print-directory", "run"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login/"), timeout=90), (
-            tmp_path / "make-run.log"
-        ).read_text()[-3000:]
-        banner = f"running at http://127.0.0.1:{port}/"
-        assert wait_until(lambda: banner in (tmp_path / "make-run.log").read_text(), timeout=10)
-        names = {"daphne", "-Q watch", "-Q default", "beat", "kubesim"}
-        cmdlines = [
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            for pid in _marked_processes(marker)
-        ]
-        for name in names:
-            assert any(name in line for line in cmdlines), (name, cmdlines)
-        # With no cluster configured, the simulator's demo is watched and lands in the database.
-        from lifecycle_dash.ingest.models import Pod
-
-        assert wait_until(
-            lambda: Pod.objects.filter(cluster__name="simulator").exists(), timeout=90
-        )
-    finally:
-        os.killpg(make.pid, signal.SIGINT)
-        make.wait(timeout=60)
-        log.close()
-    assert wait_until(lambda: not _marked_processes(marker), timeout=30), [
-        Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _marked_processes(marker)
-    ]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
-    """The demo at 30x for a minute (half an hour of rollouts, crash loops, OOM-killed Jobs):
-    every pod the simulator deletes keeps its row, its transitions and its deletion record.
-    The hour-long version is ``python -m lifecycle_dash.stack.soakcheck`` (see the README)."""
-    truth = tmp_path / "truth.jsonl"
-    port = free_port()
-    env = {
-        **stack_env,
-        "PORT": str(port),
-        "DASH_ADMIN_PASSWORD": "run-test-pass",
-        "KUBESIM_SPEED": "30",
-        "KUBESIM_TRUTH_OUT": str(truth),
-        "DASH_RUN_DIR": str(tmp_path / "run"),
-    }
     log_path = tmp_path / "make-run.log"
     log = log_path.open("wb")
+    # A new session stands in for the terminal: Ctrl-C reaches its whole foreground group.
     make = subprocess.Popen(
         ["make", "--no-print-directory", "run"],
         cwd=BASE_DIR,
@@ -124,6 +85,15 @@ def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
         assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login/"), timeout=90), (
             log_path.read_text()[-3000:]
         )
+        banner = f"running at http://127.0.0.1:{port}/"
+        assert wait_until(lambda: banner in log_path.read_text(), timeout=10)
+        names = {"daphne", "-Q watch", "-Q default", "beat", "kubesim"}
+        cmdlines = [
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            for pid in _marked_processes(marker)
+        ]
+        for name in names:
+            assert any(name in line for line in cmdlines), (name, cmdlines)
 
         from lifecycle_dash.ingest.models import Pod
 
@@ -134,7 +104,7 @@ def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
                 truth=truth, list_uids=lambda: list_pod_uids(kubeconfig=kubeconfig)
             )
 
-        # At 30x the first rollout comes 6 s after the simulator starts, maybe before the first
+        # At 60x the first rollout comes 3 s after the simulator starts, maybe before the first
         # list: pods deleted before the product first looked are not history it could keep.
         assert wait_until(
             lambda: Pod.objects.filter(cluster__name="simulator").exists(), timeout=90
@@ -155,3 +125,6 @@ def test_make_run_keeps_every_deleted_pods_history(stack_env, tmp_path):
         os.killpg(make.pid, signal.SIGINT)
         make.wait(timeout=60)
         log.close()
+    assert wait_until(lambda: not _marked_processes(marker), timeout=30), [
+        Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _marked_processes(marker)
+    ]
