@@ -15,10 +15,10 @@ WORKDIR /src
 
 # Dependencies first, from pyproject.toml's pinned list alone: a code change reuses this layer.
 # Only [project].dependencies: the `embedded` extra (in-process PostgreSQL/Redis for laptops) is
-# not wanted here, compose runs the real servers.
-COPY pyproject.toml ./
+# not wanted here, compose runs the real servers. constraints.txt pins their own dependencies.
+COPY pyproject.toml constraints.txt ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/requirements.txt \
- && pip wheel --wheel-dir /wheels --requirement /tmp/requirements.txt
+ && pip wheel --wheel-dir /wheels --requirement /tmp/requirements.txt --constraint constraints.txt
 
 COPY . .
 RUN pip wheel --no-deps --wheel-dir /wheels . \

