@@ -51,6 +51,15 @@ class Child:
     process: subprocess.Popen[bytes]
 
 
+def start_child(name: str, command: list[str]) -> Child:
+    """A process of the stack, in a group of its own so ``_stop_all`` can stop it with whatever
+    it started; it gets SIGTERM if this supervisor dies without stopping it (SIGKILL, OOM)."""
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, start_new_session=True, preexec_fn=die_with_parent
+    )
+    return Child(name, process)
+
+
 def _python() -> str:
     return sys.executable
 
@@ -217,8 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with_simulator = simulator_wanted()
         for name, command in _commands(args.host, args.port, with_simulator):
-            process = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
-            children.append(Child(name, process))
+            children.append(start_child(name, command))
         if with_simulator and not _register_simulator():
             exit_code = 1
             stopping = True

@@ -248,8 +248,10 @@ def services_env(resolved: ResolvedServices) -> Iterator[None]:
 
 def _run_child(command: Sequence[str], env: dict[str, str]) -> int:
     # The child gets its own process group so Ctrl-C reaches it once, through us, and so
-    # nothing it started outlives it.
-    child = subprocess.Popen(list(command), env=env, start_new_session=True)
+    # nothing it started outlives it; and SIGTERM if we die without stopping it (SIGKILL).
+    child = subprocess.Popen(
+        list(command), env=env, start_new_session=True, preexec_fn=die_with_parent
+    )
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -13,25 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from lifecycle_dash.stack.orphans import die_with_parent
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-
-# Resolved once, here: the child calls it between fork and exec, where it must not load
-# anything (another thread of the parent may hold the loader's lock).
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """``preexec_fn``: SIGTERM to the child when the process that started it dies, however.
-
-    A test run or benchmark killed from outside (a timeout's SIGTERM, a SIGKILL) never runs
-    the ``finally`` that stops its children: they went on running, taking CPU and ports from
-    every later run on the machine. Tied to the starting thread, so start children from the
-    thread that outlives them (the main thread, in tests and benchmarks).
-    """
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from tests.support.processes import BASE_DIR, die_with_parent
+from lifecycle_dash.stack.orphans import die_with_parent
+from tests.support.processes import BASE_DIR
 
 MERGE_PATCH = "application/merge-patch+json"
 
