@@ -28,16 +28,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# Re-resolve constraints.txt from pyproject.toml (after changing a pin there), in a scratch venv.
+# Re-resolve constraints.txt from pyproject.toml (after changing a pin there), in a scratch venv;
+# build/ is what installing the project from source leaves behind.
 LOCK_VENV := var/lock-venv
 lock:
-	rm -rf $(LOCK_VENV)
+	rm -rf $(LOCK_VENV) build
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --upgrade pip
 	$(LOCK_VENV)/bin/pip install -q '.[dev,embedded]'
 	{ echo "# Every dependency, transitive ones included, as CI tested them. Regenerate: make lock"; \
 	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v -E '^lifecycle-dash( |==)'; } > constraints.txt
-	rm -rf $(LOCK_VENV)
+	rm -rf $(LOCK_VENV) build
 
 # Debian packages the tests drive: Chromium for browser tests (never a downloaded browser),
 # docker-compose to validate docker-compose.yml without an engine, and redis-server for the
