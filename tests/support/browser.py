@@ -6,6 +6,18 @@ import time
 from typing import Any
 
 
+def sign_in(
+    page: Any, live_web: str, *, username: str, password: str, wait_until: str = "load"
+) -> None:
+    """Sign ``page`` in through the login form; done once the redirect to the dashboard has
+    reached ``wait_until`` ("commit": the dashboard itself need not finish loading)."""
+    page.goto(f"{live_web}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_web}/", wait_until=wait_until)
+
+
 def signed_in_page(
     browser: Any, live_web: str, *, username: str, password: str, color_scheme: str = "light"
 ) -> Any:
@@ -15,10 +27,7 @@ def signed_in_page(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    sign_in(page, live_web, username=username, password=password)
     page.wait_for_selector("h1:has-text('Pods')")
     return page
 

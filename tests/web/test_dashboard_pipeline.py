@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.beat import Beat
-from tests.support.browser import wait_js
+from tests.support.browser import sign_in, wait_js
 from tests.support.processes import celery_worker_command, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -61,11 +61,7 @@ def test_a_pod_created_in_the_cluster_appears_live_then_terminates_and_leaves(
     cluster = make_cluster(sim, name=f"e2e-{uuid.uuid4().hex[:8]}")
     get_user_model().objects.create_user(username="sre", password=PASSWORD)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", "sre")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_web}/")
+    sign_in(page, live_web, username="sre", password=PASSWORD)
 
     with (
         running(celery_worker_command("watch", "dash1@%h"), env=stack_env, name="watch-dash-1"),

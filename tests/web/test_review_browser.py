@@ -29,9 +29,12 @@ from lifecycle_dash.web.selectors_review import review_window
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.beat import Beat
+from tests.support.browser import sign_in
 from tests.support.processes import celery_worker_command, running, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
+
+PASSWORD = "correct horse battery"
 
 # Workload -> the cause (section id on the page) it must be listed under.
 EXPECTED = {
@@ -87,14 +90,6 @@ def all_causes_present(start: datetime) -> bool:
     return all(item in found for item in EXPECTED.items())
 
 
-def sign_in(page: Any, live_web: str) -> None:
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", "sre")
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_web}/")
-
-
 def rows_on_page(page: Any) -> dict[str, str]:
     result: dict[str, str] = page.eval_on_selector_all(
         "#pod-rows tr.pod",
@@ -110,7 +105,7 @@ def test_reviewing_the_demo_scenario_end_to_end(
 ) -> None:
     from django.contrib.auth import get_user_model
 
-    get_user_model().objects.create_user(username="sre", password="correct horse battery")
+    get_user_model().objects.create_user(username="sre", password=PASSWORD)
     sim = demo_sim
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
     make_cluster(sim, name="demo")
@@ -130,7 +125,7 @@ def test_reviewing_the_demo_scenario_end_to_end(
     window = f"from={format_rfc3339(start)}&to={format_rfc3339(end)}"
 
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    sign_in(page, live_web)
+    sign_in(page, live_web, username="sre", password=PASSWORD)
 
     # 1. The review lists each incident under its cause.
     page.goto(f"{live_web}/review/?{window}")
@@ -184,7 +179,7 @@ def test_reviewing_the_demo_scenario_end_to_end(
     incident = Incident.objects.get()
     assert permalink.endswith(f"/incidents/{incident.pk}/")
     other = browser.new_page(viewport={"width": 1440, "height": 1000})
-    sign_in(other, live_web)
+    sign_in(other, live_web, username="sre", password=PASSWORD)
     other.goto(permalink)
     assert "checkout SIGKILLed on rollout" in other.locator("h1").inner_text()
     assert "checkout ignores SIGTERM" in other.locator("#incident-notes").inner_text()

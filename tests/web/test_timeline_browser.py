@@ -23,21 +23,20 @@ from lifecycle_dash.ingest.models import Cluster, EventOccurrence, Pod
 from tests.ingest.watch.conftest import make_cluster
 from tests.ingest.watch.sim import Simulator
 from tests.support.beat import Beat
-from tests.support.browser import element_screenshot
+from tests.support.browser import element_screenshot, sign_in
 from tests.support.processes import celery_worker_command, running, wait_until
 from tests.web import timeline_data as data
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def sign_in(page: Any, live_web: str) -> None:
-    get_user_model().objects.create_user(username="sre", password="correct horse battery")
-    page.goto(f"{live_web}/login/")
-    page.fill("#id_username", "sre")
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    # "commit": signed in once the redirect lands; the dashboard itself need not finish loading.
-    page.wait_for_url(f"{live_web}/", wait_until="commit")
+PASSWORD = "correct horse battery"
+
+
+def signed_in(page: Any, live_web: str) -> None:
+    get_user_model().objects.create_user(username="sre", password=PASSWORD)
+    # "commit": the dashboard itself need not finish loading.
+    sign_in(page, live_web, username="sre", password=PASSWORD, wait_until="commit")
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_a_sigterm_ignoring_pod_ingested_live_shows_sigkill_at_the_end_of_the_gr
     sim, truth_path = sigkill_sim
     make_cluster(sim, name="sim")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    sign_in(page, live_web)
+    signed_in(page, live_web)
     # One solo worker per stream (pods, events, endpointslices), as a small deployment runs.
     with (
         running(celery_worker_command("watch", "tl1@%h"), env=stack_env, name="watch-tl-1"),
@@ -128,7 +127,7 @@ def test_the_timeline_draws_lanes_and_a_waterfall_for_a_processed_history(
     story = data.sigkill_story()
     data.ingest_sigkill_pod(cluster, story)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    sign_in(page, live_web)
+    signed_in(page, live_web)
     page.goto(f"{live_web}/pods/{story.uid}/")
     page.wait_for_selector("svg.swimlanes")
     # Styled by timeline.css (loaded through base.html's head block).
