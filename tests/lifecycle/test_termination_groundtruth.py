@@ -8,8 +8,6 @@ analysis must give the right verdicts, and every estimate's bounds must contain 
 
 from __future__ import annotations
 
-import asyncio
-import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,9 +15,6 @@ from typing import Any
 
 import pytest
 
-from lifecycle_dash.kubesim.clock import SimClock
-from lifecycle_dash.kubesim.engine import Simulation
-from lifecycle_dash.kubesim.store import Store
 from lifecycle_dash.lifecycle.diff import diff
 from lifecycle_dash.lifecycle.endpoints import EndpointObservation, diff_endpoint_slices
 from lifecycle_dash.lifecycle.events import PodEvent, event_from_raw
@@ -31,7 +26,7 @@ from lifecycle_dash.lifecycle.termination import (
     analyze_termination,
 )
 from lifecycle_dash.lifecycle.transitions import Transition
-from tests.support.virtual_time import run_in_virtual_time
+from tests.support.scenario_play import play
 
 SLACK = timedelta(seconds=1)  # whole-second API times
 
@@ -68,23 +63,11 @@ class Watched:
 
 
 def watch(scenario: str, seconds: float) -> Watched:
-    """Play ``scenario`` in virtual time, so every change is observed at the instant it was
-    made however busy the machine is."""
-    return run_in_virtual_time(_play(scenario, seconds))
-
-
-async def _play(scenario: str, seconds: float) -> Watched:
-    clock = SimClock(monotonic=asyncio.get_running_loop().time)
-    store = Store(clock)
-    sim = Simulation(store, clock, scenario=scenario, seed=1)
-    received: list[tuple[datetime, str, str, dict[str, Any]]] = []
-    store.subscribe(lambda t, k, o: received.append((clock.now(), t, k, copy.deepcopy(o))))
-    await sim.start()
-    await asyncio.sleep(seconds)
-    await sim.stop()
-    watched = Watched(truth=list(sim.truth.records), end=clock.now())
+    """What a watcher of ``scenario`` received, each change at the instant it was made."""
+    played = play(scenario, seconds)
+    watched = Watched(truth=list(played.sim.truth.records), end=played.clock.now())
     slices: dict[str, dict[str, Any]] = {}
-    for at, change, kind, obj in received:
+    for at, change, kind, obj in played.received:
         if kind == "pods":
             snapshot = snapshot_from_pod(obj)
             uid = snapshot.uid

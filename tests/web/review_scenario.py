@@ -8,9 +8,7 @@ watch loop hands it over; the served pod objects are kept per pod so tests can a
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +18,9 @@ import orjson
 
 from lifecycle_dash.ingest.models import Cluster, WatchStream
 from lifecycle_dash.ingest.processors import processor_for
-from lifecycle_dash.kubesim.clock import SimClock
-from lifecycle_dash.kubesim.engine.simulation import Simulation
-from lifecycle_dash.kubesim.store import Store
 from lifecycle_dash.lifecycle.kubectl import kubectl_status
 from lifecycle_dash.lifecycle.snapshot import snapshot_from_pod
-from tests.support.virtual_time import run_in_virtual_time
+from tests.support.scenario_play import play
 
 Json = dict[str, Any]
 _RESOURCES = ("pods", "events", "endpointslices")
@@ -58,37 +53,18 @@ class Played:
         return kubectl_status(snapshot_from_pod(served))
 
 
-async def _run(seconds: float, speed: float, start: datetime) -> Played:
-    clock = SimClock(speed=speed, start=start, monotonic=asyncio.get_running_loop().time)
-    store = Store(clock)
-    sim = Simulation(store, clock, scenario="demo", seed=1)
-    received: list[tuple[datetime, str, str, Json]] = []
-    store.subscribe(
-        lambda t, k, o: (
-            received.append((clock.now(), t, k, copy.deepcopy(o))) if k in _RESOURCES else None
-        )
-    )
-    await sim.start()
-    await asyncio.sleep(seconds / speed)
-    await sim.stop()
-    played = Played(start=start, end=clock.now(), received=received)
+def play_demo(*, seconds: float = 330.0, start: datetime | None = None) -> Played:
+    """Play the demo scenario from ``start`` (default: real now - seconds, so it ends about
+    now), in virtual time: the same history on every run, however busy the machine."""
+    if start is None:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
+    demo = play("demo", seconds, start=start)
+    received = [change for change in demo.received if change[2] in _RESOURCES]
+    played = Played(start=start, end=demo.clock.now(), received=received)
     for at, change, kind, obj in received:
         if kind == "pods":
             played.served[obj["metadata"]["uid"]].append((at, None if change == "DELETED" else obj))
     return played
-
-
-def play_demo(
-    *, seconds: float = 330.0, speed: float = 100.0, start: datetime | None = None
-) -> Played:
-    """Play the demo scenario from ``start`` (default: real now - seconds, so it ends about
-    now).
-
-    In virtual time: the same history on every run, however busy the machine.
-    """
-    if start is None:
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
-    return run_in_virtual_time(_run(seconds, speed, start))
 
 
 def ingest(played: Played, *, cluster: Cluster) -> None:

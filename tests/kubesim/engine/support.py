@@ -1,21 +1,18 @@
-"""Play a scenario on the real Store and SimClock and keep everything that happened."""
+"""Engine tests: a played scenario (``tests/support/scenario_play``) with helpers to read it,
+schema validation and the kubectl columns."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import importlib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 
-from lifecycle_dash.kubesim.clock import SimClock, parse_time
-from lifecycle_dash.kubesim.engine import Simulation
-from lifecycle_dash.kubesim.store import Store
-from tests.support.virtual_time import run_in_virtual_time
+from lifecycle_dash.kubesim.clock import parse_time
+from tests.support import scenario_play
 
 SCHEMA_VERSION = kubernetes_validate.latest_version()
 
@@ -26,12 +23,11 @@ if not hasattr(_utils.schema_contents, "cache_info"):
     _utils.schema_contents = functools.lru_cache(maxsize=None)(_utils.schema_contents)
 
 
-@dataclass
-class Run:
-    sim: Simulation
-    store: Store
-    clock: SimClock
-    changes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+class Run(scenario_play.Play):
+    @property
+    def changes(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(event type, kind, object) for every change, in order."""
+        return [(t, k, o) for _, t, k, o in self.received]
 
     @property
     def origin(self) -> datetime:
@@ -90,26 +86,9 @@ def play(
     truth_path: Path | None = None,
     **options: Any,
 ) -> Run:
-    """Play ``seconds`` of simulated time in virtual time.
-
-    Timers fire at their exact simulated instant however busy the machine is: played against
-    real time, a 150 ms stall of a loaded CI host moved a served SIGKILL by 3 s.
-    """
-    return run_in_virtual_time(_play(scenario, seconds, seed, truth_path, options))
-
-
-async def _play(
-    scenario: str, seconds: float, seed: int, truth_path: Path | None, options: dict[str, Any]
-) -> Run:
-    clock = SimClock(monotonic=asyncio.get_running_loop().time)
-    store = Store(clock)
-    sim = Simulation(store, clock, scenario=scenario, seed=seed, truth_path=truth_path, **options)
-    run = Run(sim, store, clock)
-    store.subscribe(lambda t, k, o: run.changes.append((t, k, o)))
-    await sim.start()
-    await asyncio.sleep(seconds)
-    await sim.stop()
-    return run
+    """``scenario_play.play``, with the helpers above."""
+    played = scenario_play.play(scenario, seconds, seed=seed, truth_path=truth_path, **options)
+    return Run(played.sim, played.store, played.clock, played.received)
 
 
 def validate(obj: dict[str, Any]) -> None:
