@@ -89,9 +89,6 @@ def uid_rotation(seeded_uids: list[str]) -> Iterator[str | None]:
 
 
 @SCHEMA.parametrize()
-# schemathesis's own dictionary strategies call random.random() (generation/dictionaries.py);
-# Hypothesis flags that whenever such a draw happens, which is theirs to fix, not ours.
-@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(
     max_examples=25,
     deadline=None,
